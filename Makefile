@@ -1,0 +1,49 @@
+# Every target sets up what it needs: a local virtualenv with the package, and
+# promtool/amtool (Debian's prometheus packages) when a target runs them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+TOOLS  := promtool amtool prometheus prometheus-alertmanager
+
+.PHONY: help generate check lint test e2e tools venv bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with the package and its dependencies
+
+tools: ## install promtool, amtool and the servers when missing (apt-get, as root)
+	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing prometheus and prometheus-alertmanager (missing:$$missing)"; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	  else \
+	    echo "error: missing$$missing. Install them with:" >&2; \
+	    echo "  sudo apt-get install -y --no-install-recommends prometheus prometheus-alertmanager" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+generate: $(STAMP) ## compile definitions/ into generated/
+	$(BIN)/sergas-obs generate
+
+check: $(STAMP) tools ## generated/ up to date, and valid for promtool and amtool
+	$(BIN)/sergas-obs generate --check
+	$(BIN)/sergas-obs check
+
+test: $(STAMP) tools ## the whole test suite with the real promtool and amtool
+	$(BIN)/pytest -q
+
+bench: $(STAMP) tools ## performance measurements (ratios against a baseline)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache *.egg-info

@@ -1,0 +1,31 @@
+"""Sergas Super Account Manager: its whole monitoring stack as one Stack.
+
+`sergas-obs generate` imports this package and compiles `stack`. Each module
+holds one concern; see the README for a tour.
+"""
+
+from sergas_observability.model import Stack
+
+from .alerts import ALERTS
+from .dashboards import DASHBOARDS
+from .environments import ENVIRONMENTS
+from .exporters import EXPORTER_METRICS
+from .metrics import APP_METRICS
+from .recording import RECORDING_RULES
+from .routing import RECEIVERS, SEVERITIES
+from .scraping import PROBES, SCRAPE_JOBS
+
+stack = Stack(
+    name="sergas",
+    environments=ENVIRONMENTS,
+    metrics=APP_METRICS + EXPORTER_METRICS,
+    scrape_jobs=SCRAPE_JOBS,
+    probes=PROBES,
+    receivers=RECEIVERS,
+    severities=SEVERITIES,
+    default_receiver="slack",
+    alerts=ALERTS,
+    recording_rules=RECORDING_RULES,
+    dashboards=DASHBOARDS,
+    grafana_url="https://grafana.sergas-agents.com",
+)

@@ -1,0 +1,3 @@
+"""The alerts of seed section 4.3."""
+
+ALERTS = ()

@@ -1,0 +1,3 @@
+"""The five Grafana dashboards of seed section 4.2."""
+
+DASHBOARDS = ()

@@ -1,0 +1,3 @@
+"""Recording rules shared by alerts and dashboards."""
+
+RECORDING_RULES = ()

@@ -1,0 +1,25 @@
+"""Compilers: pure functions from a Stack to documents keyed by output path.
+
+Each module compiles one target format and exposes `compile(stack) -> dict`.
+`compile_stack` runs them all; paths must not collide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Stack
+from . import alertmanager, grafana, prometheus, rules
+
+
+COMPILERS = (prometheus, rules, alertmanager, grafana)
+
+
+def compile_stack(stack: Stack) -> dict[str, Any]:
+    documents: dict[str, Any] = {}
+    for compiler in COMPILERS:
+        for path, document in compiler.compile(stack).items():
+            if path in documents:
+                raise RuntimeError(f"two compilers write {path}")
+            documents[path] = document
+    return documents

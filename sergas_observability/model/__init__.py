@@ -1,0 +1,17 @@
+"""The declaration language. Definitions import everything they need from here."""
+
+from .alerts import Alert, AlertScenario, AlertTest, RecordingRule
+from .base import Definition, DefinitionError, duration_seconds, format_duration
+from .dashboards import Dashboard, Panel, Query, Row, Threshold
+from .environments import Environment
+from .metrics import Label, Metric, MetricKind
+from .routing import EmailReceiver, PagerDutyReceiver, Severity, SlackReceiver, WebhookReceiver
+from .stack import Stack
+from .targets import BlackboxProbe, ScrapeJob
+
+__all__ = [
+    "Alert", "AlertScenario", "AlertTest", "BlackboxProbe", "Dashboard", "Definition", "DefinitionError",
+    "EmailReceiver", "Environment", "Label", "Metric", "MetricKind", "PagerDutyReceiver", "Panel", "Query",
+    "RecordingRule", "Row", "ScrapeJob", "Severity", "SlackReceiver", "Stack", "Threshold", "WebhookReceiver",
+    "duration_seconds", "format_duration",
+]

@@ -1,0 +1,139 @@
+"""Alerting and recording rules, and the scenarios that prove an alert works."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from ..promql import parse
+from .base import Definition, Duration, LabelSet, check_snake
+
+_CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_RECORD_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z0-9_]+)*$")
+# Labels the generator sets itself on every alert.
+_OWNED_LABELS = ("severity", "alertname")
+
+
+def _check_expr(value: str) -> str:
+    parse(value)
+    return value
+
+
+class AlertScenario(Definition):
+    """Input series for a promtool unit test, in promtool's expanding notation.
+
+    `series` maps a series selector to its values, e.g.
+    `{'up{job="postgres", instance="db:9187"}': "0x20"}` (one sample a minute).
+    For the firing case, `labels` are the labels the alert's expression returns
+    and `value` its value, which the generator uses to expand the annotation
+    templates exactly as Prometheus will.
+    """
+
+    kind_name = "AlertScenario"
+    series: dict[str, str]
+    labels: LabelSet = {}
+    value: float | None = None
+
+    @field_validator("series")
+    @classmethod
+    def _selectors_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("a scenario needs at least one input series")
+        for selector in value:
+            parse(selector)
+        return value
+
+
+class AlertTest(Definition):
+    """A firing and a quiet scenario, evaluated at `at` (default: `for` + 5m)."""
+
+    kind_name = "AlertTest"
+    firing: AlertScenario
+    quiet: AlertScenario
+    at: Duration | None = None
+
+
+class Alert(Definition):
+    """One alerting rule (monitoring-mixins conventions).
+
+    `service` is copied to a label of the same name and used by inhibition:
+    a firing higher severity silences lower ones of the same service.
+    `for_` is spelled with an underscore because `for` is a Python keyword.
+    """
+
+    kind_name = "Alert"
+    name: str
+    expr: str
+    for_: Duration = Field(alias="for", default="5m")
+    severity: str
+    service: str
+    summary: str
+    description: str
+    runbook_url: str
+    dashboard: str | None = None
+    labels: LabelSet = {}
+    group: str = "sergas-alerts"
+    test: AlertTest | None = None
+    no_for_reason: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _camel(cls, value: str) -> str:
+        if not _CAMEL_RE.match(value):
+            raise ValueError(f"alert name '{value}' must be CamelCase")
+        return value
+
+    _expr = field_validator("expr")(classmethod(lambda cls, v: _check_expr(v)))
+
+    @field_validator("summary")
+    @classmethod
+    def _one_sentence(cls, value: str) -> str:
+        if not value.endswith(".") or "\n" in value:
+            raise ValueError("summary must be one sentence ending with '.'")
+        return value
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("runbook_url must be an http(s) URL")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _not_owned(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in _OWNED_LABELS + ("service",):
+            if key in value:
+                raise ValueError(f"label '{key}' is set by its own field, not in labels")
+        return value
+
+    @model_validator(mode="after")
+    def _for_or_reason(self) -> "Alert":
+        if self.for_ in ("0s", "0m") and not self.no_for_reason:
+            raise self.fail("for", "an alert without 'for' must say why in no_for_reason")
+        return self
+
+
+class RecordingRule(Definition):
+    """A recording rule, named level:metric:operations."""
+
+    kind_name = "RecordingRule"
+    record: str
+    expr: str
+    labels: LabelSet = {}
+    group: str = "sergas-recording"
+    interval: Duration | None = None
+
+    _expr = field_validator("expr")(classmethod(lambda cls, v: _check_expr(v)))
+
+    @field_validator("record")
+    @classmethod
+    def _level_metric_operations(cls, value: str) -> str:
+        if not _RECORD_RE.match(value) or value.count(":") != 2:
+            raise ValueError(f"record '{value}' must follow level:metric:operations")
+        return value
+
+
+def check_group_name(value: str) -> str:
+    return check_snake(value.replace("-", "_"), "rule group")

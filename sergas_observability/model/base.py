@@ -1,0 +1,154 @@
+"""Shared building blocks of the declaration language.
+
+Every definition is an immutable pydantic model that rejects unknown fields.
+When construction fails, the pydantic error is turned into a DefinitionError
+that names the definition (kind and name), the field and the reason, so the
+CLI can print one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationError
+
+_PACKAGE_DIR = __file__.rsplit("/model/", 1)[0]
+
+
+class DefinitionError(ValueError):
+    """A definition is invalid. `where` is 'Kind name', `field` the field at fault."""
+
+    def __init__(self, where: str, field: str | None, message: str, origin: str | None = None):
+        self.where = where
+        self.field = field
+        self.message = message
+        self.origin = origin
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        field = f" field '{self.field}'" if self.field else ""
+        prefix = f"{self.origin}: " if self.origin else ""
+        return f"{prefix}{self.where}{field}: {self.message}"
+
+
+def _caller_origin() -> str | None:
+    """file:line of the first frame outside this library (the user's definition)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR) and "pydantic" not in filename:
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
+def _describe(kind: str, data: dict[str, Any]) -> str:
+    for key in ("name", "record", "uid", "title"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return f"{kind} '{value}'"
+    return kind
+
+
+class Definition(BaseModel):
+    """Base of every declaration: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    kind_name: ClassVar[str] = ""
+    _origin: str | None = PrivateAttr(default=None)
+
+    def __init__(self, /, **data: Any) -> None:
+        origin = _caller_origin()
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            inner = (first.get("ctx") or {}).get("error")
+            if isinstance(inner, DefinitionError):
+                inner.origin = inner.origin or origin
+                raise DefinitionError(inner.where, inner.field, inner.message, inner.origin) from None  # a cross-check that already names its definition
+            loc = ".".join(str(part) for part in first["loc"]) or None
+            message = first["msg"].removeprefix("Value error, ")
+            if first["type"] == "extra_forbidden":
+                message = "unknown field"
+            raise DefinitionError(
+                _describe(self.kind_name or type(self).__name__, data), loc, message, origin
+            ) from None
+        self._origin = origin
+
+    def describe(self) -> str:
+        """'Kind name', as error messages name a definition."""
+        return _describe(self.kind_name or type(self).__name__, self.__dict__)
+
+    def fail(self, field: str | None, message: str) -> DefinitionError:
+        """An error about one of this definition's fields, pointing at where it was written."""
+        return DefinitionError(self.describe(), field, message, self._origin)
+
+    @property
+    def origin(self) -> str | None:
+        """Where in the user's files this definition was written (file:line)."""
+        return self._origin
+
+
+# --- durations -------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_UNIT_SECONDS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a Prometheus duration such as '1h30m' or '15s'."""
+    match = _DURATION_RE.match(text)
+    if not text or not match:
+        raise ValueError(f"'{text}' is not a Prometheus duration (e.g. 30s, 5m, 1h30m)")
+    return sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part)
+
+
+def format_duration(seconds: float) -> str:
+    """The canonical Prometheus spelling of a number of seconds (largest units first)."""
+    if seconds <= 0:
+        return "0s"
+    millis = round(seconds * 1000)
+    out = []
+    for suffix, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        count, millis = divmod(millis, size)
+        if count:
+            out.append(f"{count}{suffix}")
+    return "".join(out)
+
+
+def _check_duration(value: str) -> str:
+    duration_seconds(value)
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+_SNAKE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _check_label_name(value: str) -> str:
+    if not _LABEL_RE.match(value) or value.startswith("__"):
+        raise ValueError(f"'{value}' is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)")
+    return value
+
+
+LabelName = Annotated[str, AfterValidator(_check_label_name)]
+
+
+def _check_labels(value: dict[str, str]) -> dict[str, str]:
+    for key in value:
+        _check_label_name(key)
+    return value
+
+
+LabelSet = Annotated[dict[str, str], AfterValidator(_check_labels)]
+
+
+def check_snake(value: str, what: str) -> str:
+    if not _SNAKE_RE.match(value):
+        raise ValueError(f"{what} '{value}' must be snake_case ([a-z_][a-z0-9_]*)")
+    return value
