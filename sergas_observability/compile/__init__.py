@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Stack
-from . import alertmanager, grafana, prometheus, rules
+from . import alertmanager, grafana, prometheus, rule_tests, rules
 
 
-COMPILERS = (prometheus, rules, alertmanager, grafana)
+COMPILERS = (prometheus, rules, rule_tests, alertmanager, grafana)
 
 
 def compile_stack(stack: Stack) -> dict[str, Any]:

@@ -1,11 +1,89 @@
-"""Placeholder: filled in by the prometheus compiler."""
+"""Per environment: prometheus.yml and the server's start flags.
+
+Rule files are shared by every environment (generated/prometheus/rules/) and
+referenced relatively, so `promtool check config` finds them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..model import Stack
+from ..model import BlackboxProbe, Environment, ScrapeJob, Stack
+from ..output import HEADER
+
+RULES_GLOB = "../rules/*.yml"
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    return {}
+    documents: dict[str, Any] = {}
+    for env in stack.environments:
+        documents[f"prometheus/{env.name}/prometheus.yml"] = config(stack, env)
+        documents[f"prometheus/{env.name}/prometheus.default"] = defaults_file(env)
+    return documents
+
+
+def config(stack: Stack, env: Environment) -> dict[str, Any]:
+    return {
+        "global": {
+            "scrape_interval": env.scrape_interval,
+            "scrape_timeout": env.scrape_timeout,
+            "evaluation_interval": env.evaluation_interval,
+            "external_labels": dict(sorted(env.external_labels.items())),
+        },
+        "rule_files": [RULES_GLOB],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(env.alertmanagers)}]}]},
+        "scrape_configs": [
+            scrape_config(job, env)
+            for job in stack.scrape_jobs + stack.probes  # type: ignore[operator]
+            if env.name in job.targets
+        ],
+    }
+
+
+def scrape_config(job: ScrapeJob | BlackboxProbe, env: Environment) -> dict[str, Any]:
+    section: dict[str, Any] = {"job_name": job.name}
+    if job.interval:
+        section["scrape_interval"] = job.interval
+    if job.timeout:
+        section["scrape_timeout"] = job.timeout
+    static: dict[str, Any] = {"targets": list(job.targets[env.name])}
+    if job.labels:
+        static["labels"] = dict(sorted(job.labels.items()))
+    if isinstance(job, BlackboxProbe):
+        # The probed URL travels as ?target=, the exporter does the request, and
+        # the URL becomes the instance label so each endpoint is its own series.
+        section.update(
+            metrics_path="/probe",
+            params={"module": [job.module]},
+            static_configs=[static],
+            relabel_configs=[
+                {"source_labels": ["__address__"], "target_label": "__param_target"},
+                {"source_labels": ["__param_target"], "target_label": "instance"},
+                {"target_label": "__address__", "replacement": job.exporter_address[env.name]},
+            ],
+        )
+        return section
+    if job.honor_labels:
+        section["honor_labels"] = True
+    section.update(metrics_path=job.metrics_path, scheme=job.scheme, static_configs=[static])
+    return section
+
+
+def start_flags(env: Environment, config_file: str = "/etc/prometheus/prometheus.yml") -> list[str]:
+    """Command-line flags of the Prometheus server for `env` (retention lives here, not in the config)."""
+    return [
+        f"--config.file={config_file}",
+        "--storage.tsdb.path=/prometheus",
+        f"--storage.tsdb.retention.time={env.retention}",
+        "--web.enable-lifecycle",
+    ]
+
+
+def defaults_file(env: Environment) -> str:
+    flags = " ".join(start_flags(env))
+    return (
+        f"# {HEADER}\n"
+        f"# Start flags of Prometheus in {env.name}: install as /etc/default/prometheus\n"
+        f"# (Debian's unit reads ARGS from it). Retention: {env.retention}.\n"
+        f'ARGS="{flags}"\n'
+    )

@@ -1,0 +1,77 @@
+"""promtool unit tests generated from each alert's declared scenarios.
+
+For every alert with a `test`, two cases: the firing scenario must produce
+exactly one alert with the labels and annotations the rule file gives it, and
+the quiet scenario none. Expected annotations are expanded from the same
+templates, so a template or label mistake fails `promtool test rules`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from ..model import Alert, Stack, duration_seconds, format_duration
+from ..promql.templates import TemplateError, expand
+from .rules import ALERTS_FILE, RECORDING_FILE, alert_annotations, alert_labels
+
+TESTS_FILE = "prometheus/tests/alerts.test.yml"
+SAMPLE_INTERVAL = "1m"
+
+
+def compile(stack: Stack) -> dict[str, Any]:
+    tested = [alert for alert in stack.alerts if alert.test is not None]
+    if not tested:
+        return {}
+    files = [ALERTS_FILE] + ([RECORDING_FILE] if stack.recording_rules else [])
+    rule_files = [posixpath.relpath(f, posixpath.dirname(TESTS_FILE)) for f in files]
+    tests = []
+    for alert in tested:
+        tests.extend(alert_tests(stack, alert))
+    return {TESTS_FILE: {"rule_files": rule_files, "evaluation_interval": SAMPLE_INTERVAL, "tests": tests}}
+
+
+def eval_time(alert: Alert) -> str:
+    assert alert.test is not None
+    if alert.test.at:
+        return alert.test.at
+    return format_duration(duration_seconds(alert.for_) + 5 * 60)
+
+
+def alert_tests(stack: Stack, alert: Alert) -> list[dict[str, Any]]:
+    test = alert.test
+    assert test is not None
+    at = eval_time(alert)
+    firing = test.firing
+    labels = {**firing.labels, **alert_labels(alert)}
+    try:
+        annotations = {
+            key: expand(text, labels, firing.value if firing.value is not None else 0.0)
+            for key, text in alert_annotations(stack, alert).items()
+        }
+    except TemplateError as exc:
+        raise alert.fail("description", str(exc)) from None
+    return [
+        {
+            "name": f"{alert.name} fires",
+            "interval": SAMPLE_INTERVAL,
+            "input_series": _series(firing.series),
+            "alert_rule_test": [
+                {
+                    "eval_time": at,
+                    "alertname": alert.name,
+                    "exp_alerts": [{"exp_labels": dict(sorted(labels.items())), "exp_annotations": annotations}],
+                }
+            ],
+        },
+        {
+            "name": f"{alert.name} stays quiet",
+            "interval": SAMPLE_INTERVAL,
+            "input_series": _series(test.quiet.series),
+            "alert_rule_test": [{"eval_time": at, "alertname": alert.name, "exp_alerts": []}],
+        },
+    ]
+
+
+def _series(series: dict[str, str]) -> list[dict[str, str]]:
+    return [{"series": selector, "values": values} for selector, values in series.items()]
