@@ -1,11 +1,342 @@
-"""Placeholder: filled in by the grafana compiler."""
+"""Grafana: one dashboard JSON per Dashboard definition, plus provisioning.
+
+Dashboards are built with grafanalib and then normalised for Grafana 11+:
+
+1. grafanalib objects -> plain JSON data through grafanalib's own encoder;
+2. every key whose value is None is pruned, recursively (grafanalib writes
+   `null` for every unset option);
+3. each object keeps only the keys the Grafana 11 dashboard schema defines
+   for it (grafanalib still emits fields of Grafana 5-7 such as `span`,
+   `error`, `style` or a target's `intervalFactor`);
+4. threshold steps are set last, because there `null` is meaningful: it is
+   how Grafana serialises the base step's -Infinity.
+
+The result is a pure function of the Stack: no clocks, no I/O, stable ids.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import grafanalib.core as G
+from grafanalib._gen import DashboardEncoder
+
 from ..model import Stack
+from ..model.base import duration_seconds
+from ..model.dashboards import Dashboard, Panel
+from ..output import HEADER
+
+# Grafana 11.0 writes schemaVersion 39; it runs no migrations on these files.
+SCHEMA_VERSION = 39
+DATASOURCE_UID = "prometheus"
+DATASOURCE_URL = "http://prometheus:9090"
+# Where the Grafana container mounts generated/grafana/dashboards.
+DASHBOARDS_PATH = "/var/lib/grafana/dashboards"
+PROVIDER_NAME = "sergas"
+FOLDER = "Sergas"
+
+# Every panel and query reads the datasource chosen in the `datasource` variable.
+DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
+GRID_COLUMNS = 24
+ROW_HEIGHT = 1
+
+# Keys of the Grafana 11 dashboard schema (@grafana/schema 11, dashboard_types.gen).
+DASHBOARD_KEYS = frozenset({
+    "annotations", "description", "editable", "fiscalYearStartMonth", "graphTooltip", "links", "liveNow",
+    "panels", "refresh", "schemaVersion", "tags", "templating", "time", "timepicker", "timezone", "title",
+    "uid", "version", "weekStart",
+})
+PANEL_KEYS = frozenset({
+    "datasource", "description", "fieldConfig", "gridPos", "id", "interval", "links", "maxPerRow", "options",
+    "repeat", "repeatDirection", "targets", "timeFrom", "timeShift", "title", "transformations", "transparent",
+    "type",
+})
+ROW_KEYS = frozenset({"collapsed", "datasource", "gridPos", "id", "panels", "repeat", "title", "type"})
+VARIABLE_KEYS = frozenset({
+    "allValue", "current", "datasource", "description", "hide", "includeAll", "label", "multi", "name",
+    "options", "query", "refresh", "regex", "skipUrlSync", "sort", "type",
+})
+# A Prometheus query as Grafana 11's query editor saves it.
+TARGET_KEYS = frozenset({"datasource", "editorMode", "expr", "format", "instant", "legendFormat", "range", "refId"})
+FIELD_DEFAULTS_KEYS = frozenset({
+    "color", "custom", "decimals", "links", "mappings", "max", "min", "noValue", "thresholds", "unit",
+})
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    return {}
+    documents: dict[str, Any] = {
+        f"grafana/dashboards/{dashboard.file_name}": dashboard_json(dashboard) for dashboard in stack.dashboards
+    }
+    documents["grafana/provisioning/datasources/prometheus.yml"] = datasource_provisioning(stack)
+    documents["grafana/provisioning/dashboards/sergas.yml"] = dashboard_provisioning()
+    return documents
+
+
+# -- provisioning ----------------------------------------------------------------
+
+
+def datasource_provisioning(stack: Stack) -> dict[str, Any]:
+    # $__rate_interval is four scrape intervals at least; Grafana learns the
+    # scrape interval from timeInterval, so give it our shortest one.
+    scrape = min((env.scrape_interval for env in stack.environments), key=duration_seconds)
+    return {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Prometheus",
+                "type": "prometheus",
+                "uid": DATASOURCE_UID,
+                "access": "proxy",
+                "url": DATASOURCE_URL,
+                "isDefault": True,
+                "editable": False,
+                "jsonData": {"timeInterval": scrape, "httpMethod": "POST"},
+            }
+        ],
+    }
+
+
+def dashboard_provisioning() -> dict[str, Any]:
+    return {
+        "apiVersion": 1,
+        "providers": [
+            {
+                "name": PROVIDER_NAME,
+                "orgId": 1,
+                "folder": FOLDER,
+                "type": "file",
+                # The files are generated: changes made in the UI would be lost anyway.
+                "disableDeletion": True,
+                "allowUiUpdates": False,
+                "updateIntervalSeconds": 30,
+                "options": {"path": DASHBOARDS_PATH, "foldersFromFilesStructure": False},
+            }
+        ],
+    }
+
+
+# -- dashboards --------------------------------------------------------------------
+
+
+def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
+    built = G.Dashboard(
+        title=dashboard.title,
+        uid=dashboard.uid,
+        description=f"{dashboard.description}\n\n{HEADER}".strip(),
+        tags=list(dashboard.tags),
+        panels=_layout(dashboard),
+        templating=G.Templating(list=[_datasource_variable()]),
+        time=G.Time(dashboard.time_from, "now"),
+        refresh=dashboard.refresh,
+        schemaVersion=SCHEMA_VERSION,
+        graphTooltip=G.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+        timezone="browser",
+        editable=False,
+    )
+    document = _prune_none(json.loads(json.dumps(built.to_json_data(), cls=DashboardEncoder)))
+    document = _keep(document, DASHBOARD_KEYS)
+    document["timepicker"] = {}
+    document["templating"]["list"] = [_variable(v) for v in document["templating"]["list"]]
+    document["panels"] = [_normalise_panel(p, d) for p, d in zip(document["panels"], _definitions(dashboard))]
+    return document
+
+
+def _datasource_variable() -> G.Template:
+    return G.Template(
+        name="datasource",
+        label="Data source",
+        type="datasource",
+        query="prometheus",
+        default=DATASOURCE_UID,
+        hide=G.SHOW,
+    )
+
+
+def _variable(document: dict[str, Any]) -> dict[str, Any]:
+    variable = _keep(document, VARIABLE_KEYS)
+    if "current" in variable:  # grafanalib adds a `tags` list there, unknown to Grafana 11
+        variable["current"] = _keep(variable["current"], frozenset({"selected", "text", "value"}))
+    return variable
+
+
+def _definitions(dashboard: Dashboard) -> list[Panel | None]:
+    """The definition behind each top-level JSON panel, None for a row."""
+    out: list[Panel | None] = []
+    for row in dashboard.rows:
+        out.append(None)
+        out.extend(row.panels)
+    return out
+
+
+def _layout(dashboard: Dashboard) -> list[Any]:
+    """Rows and their panels, left to right and wrapping at 24 columns; ids count up from 1."""
+    panels: list[Any] = []
+    y = 0
+    next_id = iter(range(1, 10_000))
+    for row in dashboard.rows:
+        panels.append(G.RowPanel(title=row.title, id=next(next_id), gridPos=G.GridPos(h=ROW_HEIGHT, w=GRID_COLUMNS, x=0, y=y)))
+        y += ROW_HEIGHT
+        x, line_height = 0, 0
+        for panel in row.panels:
+            if x + panel.width > GRID_COLUMNS:
+                x, y, line_height = 0, y + line_height, 0
+            panels.append(_panel(panel, next(next_id), G.GridPos(h=panel.height, w=panel.width, x=x, y=y)))
+            x += panel.width
+            line_height = max(line_height, panel.height)
+        y += line_height
+    return panels
+
+
+def _targets(panel: Panel) -> list[G.Target]:
+    table = panel.kind == "table"
+    return [
+        G.Target(
+            expr=query.expr,
+            legendFormat=query.legend,
+            refId=_ref_id(index),
+            instant=query.instant or table,
+            format=G.TABLE_TARGET_FORMAT if table else G.TIME_SERIES_TARGET_FORMAT,
+            datasource=DATASOURCE_REF,
+        )
+        for index, query in enumerate(panel.queries)
+    ]
+
+
+def _ref_id(index: int) -> str:
+    """A, B, ... Z, AA, AB, ... as Grafana names queries."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _panel(panel: Panel, panel_id: int, grid: G.GridPos) -> Any:
+    common: dict[str, Any] = {
+        "title": panel.title,
+        "description": panel.description or None,
+        "dataSource": DATASOURCE_REF,
+        "targets": _targets(panel),
+        "id": panel_id,
+        "gridPos": grid,
+        "maxDataPoints": None,  # grafanalib's 100 would cap the resolution; Grafana picks one per panel width
+    }
+    # min/max go in by extraJson: grafanalib's own fields for them accept ints only.
+    defaults: dict[str, Any] = {"min": panel.min, "max": panel.max, "mappings": _mappings(panel)}
+    if panel.kind == "timeseries":
+        style = "dashed" if len(panel.thresholds) > 1 else "off"
+        return G.TimeSeries(
+            unit=panel.unit,
+            fillOpacity=10,
+            tooltipMode="multi",
+            tooltipSort="desc",
+            legendDisplayMode="list",
+            thresholdsStyleMode=style,
+            stacking={"mode": "none", "group": "A"},
+            # Options Grafana 11 requires that grafanalib 0.7.1 does not know yet.
+            extraJson={"fieldConfig": {"defaults": defaults}, "options": {"legend": {"showLegend": True}}},
+            **common,
+        )
+    single_value = {"calcs": ["lastNotNull"], "fields": "", "values": False}
+    if panel.kind == "stat":
+        return G.Stat(
+            format=panel.unit,
+            reduceCalc="lastNotNull",
+            graphMode="area",
+            colorMode="value",
+            extraJson={
+                "fieldConfig": {"defaults": {**defaults, "color": {"mode": "thresholds"}}},
+                "options": {"showPercentChange": False, "percentChangeColorMode": "standard", "wideLayout": True},
+            },
+            **common,
+        )
+    if panel.kind == "gauge":
+        return G.GaugePanel(
+            format=panel.unit,
+            thresholds=[],
+            min=None,
+            max=None,
+            # grafanalib 0.7.1 puts the gauge options in fieldConfig, where Grafana 8+
+            # ignores them: move them to `options` (None entries are pruned, i.e. removed).
+            extraJson={
+                "fieldConfig": {
+                    "defaults": {**defaults, "color": {"mode": "thresholds"}},
+                    "showThresholdLabels": None,
+                    "showThresholdMarkers": None,
+                },
+                "options": {
+                    "reduceOptions": single_value,
+                    "showThresholdLabels": False,
+                    "showThresholdMarkers": True,
+                    "orientation": "auto",
+                    "sizing": "auto",
+                    "minVizHeight": 75,
+                    "minVizWidth": 75,
+                },
+            },
+            **common,
+        )
+    return G.Table(
+        unit=panel.unit,
+        # An instant table query has one row per series; the timestamp column says nothing.
+        transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}],
+        # grafanalib's `displayMode` became `cellOptions` in Grafana 10.
+        extraJson={
+            "fieldConfig": {
+                "defaults": {**defaults, "custom": {"displayMode": None, "cellOptions": {"type": "auto"}, "inspect": False}}
+            },
+            "options": {"cellHeight": "sm", "frameIndex": 0},
+        },
+        **common,
+    )
+
+
+def _mappings(panel: Panel) -> list[dict[str, Any]]:
+    if not panel.value_text:
+        return []
+    options = {
+        value: {"text": text, "index": index} for index, (value, text) in enumerate(panel.value_text.items())
+    }
+    return [{"type": "value", "options": options}]
+
+
+# -- normalisation -------------------------------------------------------------------
+
+
+def _prune_none(value: Any) -> Any:
+    """The same data without any key or list item whose value is None."""
+    if isinstance(value, dict):
+        return {key: _prune_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_prune_none(item) for item in value if item is not None]
+    return value
+
+
+def _keep(document: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key in keys}
+
+
+def _normalise_panel(document: dict[str, Any], definition: Panel | None) -> dict[str, Any]:
+    if definition is None:
+        return _keep(document, ROW_KEYS)
+    document = _keep(document, PANEL_KEYS)
+    document["targets"] = [
+        {**_keep(target, TARGET_KEYS), "editorMode": "code", "range": not target.get("instant", False)}
+        for target in document["targets"]
+    ]
+    field_config = document["fieldConfig"]
+    field_config["defaults"] = _keep(field_config["defaults"], FIELD_DEFAULTS_KEYS)
+    field_config.setdefault("overrides", [])
+    # Set after pruning: the base step's `null` stands for -Infinity.
+    field_config["defaults"]["thresholds"] = _thresholds(definition)
+    return document
+
+
+def _thresholds(panel: Panel) -> dict[str, Any]:
+    steps = [{"color": t.color, "value": t.value} for t in panel.thresholds] or [{"color": "green", "value": None}]
+    return {"mode": "absolute", "steps": steps}
+
+
+__all__ = ["compile", "dashboard_json", "DASHBOARDS_PATH", "DATASOURCE_UID", "SCHEMA_VERSION"]

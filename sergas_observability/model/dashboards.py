@@ -12,6 +12,7 @@ from .base import Definition
 
 PanelKind = Literal["timeseries", "stat", "gauge", "table"]
 _UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
+_FILE_RE = re.compile(r"^[a-z0-9_]+\.json$")
 
 
 class Query(Definition):
@@ -47,6 +48,8 @@ class Panel(Definition):
     thresholds: tuple[Threshold, ...] = ()
     min: float | None = None
     max: float | None = None
+    # Text shown instead of a raw value, e.g. {"0": "closed", "2": "open"} for a state gauge.
+    value_text: dict[str, str] = {}
     width: int = 12
     height: int = 8
 
@@ -93,11 +96,17 @@ class Row(Definition):
 
 
 class Dashboard(Definition):
-    """A dashboard. `uid` defaults to a slug of the title and must stay stable."""
+    """A dashboard. `uid` defaults to a slug of the title and must stay stable.
+
+    `file` names the JSON file under grafana/dashboards/; it defaults to the uid
+    with '-' turned into '_' (e.g. when the file names are fixed elsewhere and
+    the uid carries a prefix, set both).
+    """
 
     kind_name = "Dashboard"
     title: str
     uid: str = ""
+    file: str = ""
     description: str = ""
     tags: tuple[str, ...] = ()
     rows: tuple[Row, ...]
@@ -110,6 +119,8 @@ class Dashboard(Definition):
             object.__setattr__(self, "uid", re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")[:40])
         if not _UID_RE.match(self.uid):
             raise self.fail("uid", f"uid '{self.uid}' must be 1-40 characters of letters, digits, '-' or '_'")
+        if self.file and not _FILE_RE.match(self.file):
+            raise self.fail("file", f"file '{self.file}' must be lower-case letters, digits or '_' ending in .json")
         titles = [panel.title for row in self.rows for panel in row.panels]
         if len(set(titles)) != len(titles):
             raise self.fail("rows", "panel titles repeat within the dashboard")
@@ -121,4 +132,4 @@ class Dashboard(Definition):
 
     @property
     def file_name(self) -> str:
-        return self.uid.replace("-", "_") + ".json"
+        return self.file or self.uid.replace("-", "_") + ".json"

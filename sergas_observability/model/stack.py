@@ -75,6 +75,7 @@ class Stack(Definition):
         _unique(self.alerts, "name", "alert")
         _unique(self.recording_rules, "record", "recording rule")
         _unique(self.dashboards, "uid", "dashboard uid")
+        _unique(self.dashboards, "file_name", "dashboard file name")
         self._check_routing()
         self._check_targets()
         self._check_references()
