@@ -69,7 +69,10 @@ class Definition(BaseModel):
             if isinstance(inner, DefinitionError):
                 inner.origin = inner.origin or origin
                 raise DefinitionError(inner.where, inner.field, inner.message, inner.origin) from None  # a cross-check that already names its definition
-            loc = ".".join(str(part) for part in first["loc"]) or None
+            parts = [str(part) for part in first["loc"]]
+            if parts and parts[0] in type(self).model_fields:  # say `for`, not `for_`
+                parts[0] = type(self).model_fields[parts[0]].alias or parts[0]
+            loc = ".".join(parts) or None
             message = first["msg"].removeprefix("Value error, ")
             if first["type"] == "extra_forbidden":
                 message = "unknown field"

@@ -1,0 +1,120 @@
+"""promtool and amtool, run through subprocess, their verdicts as findings.
+
+Judged by exit codes (rules are checked with `--lint=all --lint-fatal`, since a
+duplicate-rule lint otherwise exits 0). Output lines become Findings with the
+file, and the line where the tool names one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Stack
+
+INSTALL_HINT = "install them with: apt-get install -y --no-install-recommends prometheus prometheus-alertmanager"
+_LOCATED = re.compile(r"^(?P<file>[^\s:]+):\s*(?P<line>\d+):(?:\d+:)?\s*(?P<message>.*)$")
+_NOISE = re.compile(r"^(Checking\b|\s*SUCCESS\b|Unit Testing:|Found:|\s*-\s|Warning: --config.file flag)")
+
+
+class ToolMissing(RuntimeError):
+    """promtool or amtool is not installed."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    tool: str
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.tool}: {self.message}"
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise ToolMissing(f"{name} not found on PATH; {INSTALL_HINT}")
+    return path
+
+
+def run(tool: str, args: Sequence[str], stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [binary(tool), *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120, check=False
+    )
+
+
+def _findings(tool: str, file: str, proc: subprocess.CompletedProcess[str]) -> list[Finding]:
+    if proc.returncode == 0:
+        return []
+    found = []
+    for raw in (proc.stdout + "\n" + proc.stderr).splitlines():
+        line = raw.strip()
+        if not line or _NOISE.match(raw) or line in ("FAILED:", "FAILED"):
+            continue
+        line = line.removeprefix("FAILED:").strip()
+        located = _LOCATED.match(line)
+        if located:
+            found.append(Finding(tool, located["file"], int(located["line"]), located["message"]))
+        else:
+            found.append(Finding(tool, file, None, line))
+    return found or [Finding(tool, file, None, f"exited {proc.returncode}")]
+
+
+def check_config(path: Path) -> list[Finding]:
+    return _findings("promtool", str(path), run("promtool", ["check", "config", "--lint=all", "--lint-fatal", str(path)]))
+
+
+def check_rules(paths: Iterable[Path]) -> list[Finding]:
+    files = [str(p) for p in paths]
+    return _findings("promtool", " ".join(files), run("promtool", ["check", "rules", "--lint=all", "--lint-fatal", *files]))
+
+
+def run_rule_tests(path: Path) -> list[Finding]:
+    # Rule files in a test are relative to the test file: run from its folder.
+    proc = run("promtool", ["test", "rules", path.name], cwd=path.parent)
+    return _findings("promtool", str(path), proc)
+
+
+def check_metrics(exposition: str) -> list[Finding]:
+    return _findings("promtool", "<metrics>", run("promtool", ["check", "metrics"], stdin=exposition))
+
+
+def check_alertmanager(path: Path) -> list[Finding]:
+    return _findings("amtool", str(path), run("amtool", ["check-config", str(path)]))
+
+
+def routes(path: Path, labels: dict[str, str]) -> list[str]:
+    """The receivers an alert with `labels` reaches, in order."""
+    proc = run("amtool", ["config", "routes", "test", f"--config.file={path}", *(f"{k}={v}" for k, v in labels.items())])
+    if proc.returncode != 0:
+        raise RuntimeError(f"amtool config routes test failed: {proc.stderr.strip()}")
+    return proc.stdout.strip().split(",") if proc.stdout.strip() else []
+
+
+def verify_routes(path: Path, labels: dict[str, str], receivers: Sequence[str]) -> list[Finding]:
+    args = ["config", "routes", "test", f"--config.file={path}", f"--verify.receivers={','.join(receivers)}"]
+    proc = run("amtool", [*args, *(f"{k}={v}" for k, v in labels.items())])
+    return _findings("amtool", str(path), proc)
+
+
+def validate_tree(stack: "Stack", out_dir: Path) -> list[Finding]:
+    """Every check promtool and amtool can make of a generated tree."""
+    findings: list[Finding] = []
+    for env in stack.environments:
+        findings += check_config(out_dir / "prometheus" / env.name / "prometheus.yml")
+        findings += check_alertmanager(out_dir / "alertmanager" / env.name / "alertmanager.yml")
+    rule_files = sorted((out_dir / "prometheus" / "rules").glob("*.yml"))
+    if rule_files:
+        findings += check_rules(rule_files)
+    for test_file in sorted((out_dir / "prometheus" / "tests").glob("*.yml")):
+        findings += run_rule_tests(test_file)
+    return findings

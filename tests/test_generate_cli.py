@@ -1,0 +1,169 @@
+"""`sergas-obs generate`: deterministic, atomic, drift-checked; bad definitions exit 2 with one line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sergas_observability.output import read_tree, write_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = '''
+from sergas_observability.model import *
+
+metric = Metric(name="demo_requests_total", kind="counter", help="Requests.", labels=("route",))
+{extra}
+stack = Stack(
+    name="demo",
+    environments=(Environment(name="production", external_labels={{"env": "production"}}),),
+    metrics=(metric,) + METRICS,
+    scrape_jobs=(ScrapeJob(name="demo", targets={{"production": ("demo:9090",)}}),),
+    receivers=RECEIVERS,
+    severities=(Severity(name="P0", description="page", receivers=("slack",)),),
+    default_receiver="slack",
+    alerts=ALERTS,
+)
+'''
+DEFAULTS = {
+    "METRICS": "()",
+    "RECEIVERS": '(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#a"),)',
+    "ALERTS": "()",
+}
+
+
+def _alert(**overrides: str) -> str:
+    fields = {
+        "name": '"DemoDown"', "expr": '"up == 0"', "severity": '"P0"', "service": '"demo"',
+        "summary": '"Demo is down."', "description": '"{{ $labels.instance }} is down."',
+        "runbook_url": '"https://runbooks.example.com/demo"', **overrides,
+    }
+    return "Alert(" + ", ".join(f"{k}={v}" for k, v in fields.items()) + ")"
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sergas_observability.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def _write_defs(tmp_path: Path, extra: str = "", **names: str) -> None:
+    values = {**DEFAULTS, **names}
+    body = GOOD.format(extra=extra).replace("METRICS", values["METRICS"]).replace("RECEIVERS", values["RECEIVERS"]).replace("ALERTS", values["ALERTS"])
+    (tmp_path / "demo_defs.py").write_text(textwrap.dedent(body))
+
+
+def test_generate_is_byte_identical_across_runs(tmp_path):
+    first = _cli("generate", "--out", str(tmp_path / "a"), cwd=ROOT)
+    second = _cli("generate", "--out", str(tmp_path / "b"), cwd=ROOT)
+    assert first.returncode == second.returncode == 0, first.stderr
+    a, b = read_tree(tmp_path / "a"), read_tree(tmp_path / "b")
+    assert a == b and len(a) > 10
+
+
+def test_committed_generated_tree_is_up_to_date():
+    result = _cli("generate", "--check", cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+
+
+def test_check_reports_drift_with_a_diff_and_writes_nothing(tmp_path):
+    out = tmp_path / "gen"
+    assert _cli("generate", "--out", str(out), cwd=ROOT).returncode == 0
+    target = out / "prometheus/production/prometheus.yml"
+    target.write_text(target.read_text().replace("scrape_interval: 15s", "scrape_interval: 30s", 1))
+    (out / "stray.yml").write_text("hand: edit\n")
+    before = read_tree(out)
+    result = _cli("generate", "--check", "--out", str(out), cwd=ROOT)
+    assert result.returncode == 1
+    assert "-  scrape_interval: 30s" in result.stdout and "+  scrape_interval: 15s" in result.stdout
+    assert "a/stray.yml" in result.stdout
+    assert read_tree(out) == before
+
+
+def test_every_generated_text_file_says_do_not_edit(tmp_path):
+    out = tmp_path / "gen"
+    assert _cli("generate", "--out", str(out), cwd=ROOT).returncode == 0
+    for rel, text in read_tree(out).items():
+        if rel.endswith((".yml", ".yaml", ".default", ".py")):
+            assert "do not edit" in text.splitlines()[0], rel
+
+
+BAD = [
+    ("duplicate metric", {"METRICS": '(Metric(name="demo_requests_total", kind="counter", help="Again."),)'},
+     "Metric 'demo_requests_total' field 'name': duplicate metric 'demo_requests_total'"),
+    ("unknown severity", {"ALERTS": "(" + _alert(severity='"P7"') + ",)"},
+     "Alert 'DemoDown' field 'severity': unknown severity 'P7' (known: P0)"),
+    ("invalid PromQL", {"ALERTS": "(" + _alert(expr='"rate(up[5m]"') + ",)"},
+     "Alert 'DemoDown' field 'expr': invalid PromQL"),
+    ("counter without _total", {"METRICS": '(Metric(name="demo_errors", kind="counter", help="Errors."),)'},
+     "Metric 'demo_errors' field 'name': counter 'demo_errors' must end with _total"),
+    ("inline secret", {"RECEIVERS": '(SlackReceiver(name="slack", api_url="https://hooks.example.com/x", channel="#a"),)'},
+     "Receiver 'slack': inline secret 'api_url' is not allowed"),
+    ("undeclared metric", {"ALERTS": "(" + _alert(expr='"demo_request_total > 1"') + ",)"},
+     "Alert 'DemoDown' field 'expr': metric 'demo_request_total' is not declared (did you mean 'demo_requests_total'?)"),
+    ("unknown receiver", {"RECEIVERS": '(SlackReceiver(name="chat", api_url_file="/run/secrets/slack", channel="#a"),)'},
+     "Stack 'demo' field 'default_receiver': unknown receiver 'slack'"),
+    ("bad duration", {"ALERTS": "(" + _alert(for_='"5 minutes"') + ",)"},
+     "Alert 'DemoDown' field 'for': '5 minutes' is not a Prometheus duration"),
+]
+
+
+@pytest.mark.parametrize("case,names,expected", BAD, ids=[c[0] for c in BAD])
+def test_bad_definitions_exit_2_with_one_line_and_leave_output_untouched(tmp_path, case, names, expected):
+    out = tmp_path / "generated"
+    _write_defs(tmp_path)
+    ok = _cli("generate", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    before = read_tree(out)
+    assert before
+
+    _write_defs(tmp_path, **names)
+    result = _cli("generate", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "demo_defs.py:" in lines[0]  # points at the file (and line) at fault
+    assert read_tree(out) == before
+
+
+def test_syntax_error_in_definitions_is_one_line(tmp_path):
+    (tmp_path / "broken_defs.py").write_text("stack = (\n")
+    result = _cli("generate", "--definitions", "broken_defs", "--out", str(tmp_path / "g"), cwd=tmp_path)
+    assert result.returncode == 2 and "SyntaxError" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_definitions_module(tmp_path):
+    result = _cli("generate", "--definitions", "nowhere", cwd=tmp_path)
+    assert result.returncode == 2 and "no definitions module 'nowhere'" in result.stderr
+
+
+def test_a_failed_write_leaves_the_previous_tree(tmp_path):
+    out = tmp_path / "generated"
+    write_tree({"a.yml": "old\n"}, out)
+    with pytest.raises(Exception):
+        write_tree({"b.yml": "new\n", "bad\0name.yml": "x"}, out)
+    assert read_tree(out) == {"a.yml": "old\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]  # no staging left behind
+
+
+def test_help_everywhere():
+    for args in ([], ["generate"], ["check"]):
+        result = _cli(*args, "--help", cwd=ROOT)
+        assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_check_command_validates_the_tree(tmp_path):
+    out = tmp_path / "gen"
+    assert _cli("generate", "--out", str(out), cwd=ROOT).returncode == 0
+    assert _cli("check", "--out", str(out), cwd=ROOT).returncode == 0
+    rules = out / "prometheus/rules/alerts.yml"
+    rules.write_text(rules.read_text().replace("expr: pg_up", "expr: rate(pg_up", 1))
+    result = _cli("check", "--out", str(out), cwd=ROOT)
+    assert result.returncode == 1 and "alerts.yml" in result.stdout
