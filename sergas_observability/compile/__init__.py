@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Stack
-from . import alertmanager, grafana, prometheus, rule_tests, rules
+from . import alertmanager, grafana, instrumentation, prometheus, rule_tests, rules
 
 
-COMPILERS = (prometheus, rules, rule_tests, alertmanager, grafana)
+COMPILERS = (prometheus, rules, rule_tests, alertmanager, grafana, instrumentation)
 
 
 def compile_stack(stack: Stack) -> dict[str, Any]:

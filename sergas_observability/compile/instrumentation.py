@@ -1,0 +1,217 @@
+"""The typed metrics module the application imports, rendered with jinja2.
+
+One class and one instance per application metric (`stack.app_metrics`):
+keyword arguments named after the labels, `Literal[...]` types where the
+values are declared, docstrings from the help text. The module is written to
+python/<stack>_metrics/ and packaged by pyproject.toml, so after
+`pip install -e .` the application does `import sergas_metrics`.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..instrumentation.instruments import OVERFLOW_VALUE
+from ..model import Metric, MetricKind, Stack
+from ..output import HEADER
+
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+# The runtime names the generated module re-exports besides its instruments.
+RUNTIME_EXPORTS = (
+    "OVERFLOW_VALUE",
+    "UNMATCHED_ROUTE",
+    "MetricsMiddleware",
+    "child_exit",
+    "clear_multiprocess_dir",
+    "exposition_registry",
+    "mark_process_dead",
+    "metrics_app",
+    "start_metrics_server",
+    "track",
+)
+
+# Per kind: runtime base class, child class, and the recording methods (name,
+# parameter, whether the parameter defaults to 1, docstring).
+_KINDS: dict[MetricKind, tuple[str, str, tuple[tuple[str, str, bool, str], ...]]] = {
+    MetricKind.COUNTER: ("Counter", "CounterChild", (("inc", "amount", True, "Add `amount` (>= 0) to the counter."),)),
+    MetricKind.GAUGE: (
+        "Gauge",
+        "GaugeChild",
+        (
+            ("set", "value", False, "Set the gauge to `value`."),
+            ("inc", "amount", True, "Add `amount` to the gauge."),
+            ("dec", "amount", True, "Subtract `amount` from the gauge."),
+        ),
+    ),
+    MetricKind.HISTOGRAM: ("Histogram", "HistogramChild", (("observe", "value", False, "Record one observation."),)),
+    MetricKind.SUMMARY: ("Summary", "HistogramChild", (("observe", "value", False, "Record one observation."),)),
+}
+
+
+def module_name(stack: Stack) -> str:
+    """The import name of the generated module: '<stack name>_metrics'."""
+    return re.sub(r"\W", "_", stack.name.lower()) + "_metrics"
+
+
+def compile(stack: Stack) -> dict[str, Any]:
+    module = module_name(stack)
+    return {
+        f"python/{module}/__init__.py": render_module(stack),
+        f"python/{module}/py.typed": "",  # PEP 561: type checkers read the annotations
+    }
+
+
+def render_module(stack: Stack) -> str:
+    metrics = stack.app_metrics
+    for metric in metrics:
+        _check(metric)
+    aliases, alias_of = _aliases(metrics)
+    contexts = [_metric_context(metric, alias_of) for metric in metrics]
+    names = {alias["name"] for alias in aliases}
+    for context in contexts:
+        if context["class_name"] in names:
+            raise _metric(metrics, context["name"]).fail("name", f"its class name {context['class_name']} collides with a label alias")
+    example = next((c for c in contexts if c["labels"]), contexts[0] if contexts else None)
+    exports = sorted(RUNTIME_EXPORTS + ("INSTRUMENTS",) + tuple(names) + tuple(c["attr"] for c in contexts))
+    return _template().render(
+        header=HEADER,
+        service=stack.name,
+        module=module_name(stack),
+        overflow=OVERFLOW_VALUE,
+        aliases=aliases,
+        metrics=contexts,
+        example=_example(example),
+        exports=exports,
+    )
+
+
+# -- checks the Python side adds to the model's -----------------------------------
+
+
+def _check(metric: Metric) -> None:
+    if keyword.iskeyword(metric.name) or keyword.issoftkeyword(metric.name):
+        raise metric.fail("name", f"'{metric.name}' is a Python keyword and cannot name the instrument")
+    for label in metric.labels:
+        if keyword.iskeyword(label.name):
+            raise metric.fail("labels", f"label '{label.name}' is a Python keyword and cannot be a keyword argument")
+        if label.values and OVERFLOW_VALUE in label.values:
+            raise metric.fail("labels", f"label '{label.name}' may not declare '{OVERFLOW_VALUE}': the guard records stray values under it")
+
+
+def _metric(metrics: tuple[Metric, ...], name: str) -> Metric:
+    return next(m for m in metrics if m.name == name)
+
+
+# -- template contexts ------------------------------------------------------------------
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+
+
+def _aliases(metrics: tuple[Metric, ...]) -> tuple[list[dict[str, Any]], dict[tuple[str, str], str]]:
+    """One Literal alias per label name whose declared values agree across metrics.
+
+    A label name declared with different values by two metrics gets one alias
+    per metric instead (<MetricClass><Label>), so neither is widened.
+    """
+    by_label: dict[str, set[tuple[str, ...]]] = {}
+    for metric in metrics:
+        for label in metric.labels:
+            if label.values:
+                by_label.setdefault(label.name, set()).add(label.values)
+    aliases: dict[str, dict[str, Any]] = {}
+    alias_of: dict[tuple[str, str], str] = {}
+    for metric in metrics:
+        for label in metric.labels:
+            if not label.values:
+                continue
+            shared = len(by_label[label.name]) == 1
+            name = _camel(label.name) if shared else _camel(metric.name) + _camel(label.name)
+            alias_of[(metric.name, label.name)] = name
+            if name not in aliases:
+                aliases[name] = {"name": name, "label": label.name, "choices": label.values, "description": label.description}
+    return list(aliases.values()), alias_of
+
+
+def _metric_context(metric: Metric, alias_of: dict[tuple[str, str], str]) -> dict[str, Any]:
+    base, child, operations = _KINDS[metric.kind]
+    names = metric.label_names
+    signature = ", ".join(f"{label.name}: {alias_of.get((metric.name, label.name), 'str')}" for label in metric.labels)
+    if not names:
+        key = "()"
+    elif len(names) == 1:
+        key = f"({names[0]},)"
+    else:
+        key = "(" + ", ".join(names) + ")"
+    return {
+        "name": metric.name,
+        "attr": metric.name,
+        "class_name": _camel(metric.name),
+        "kind": metric.kind.value,
+        "help": metric.help,
+        "base": base,
+        "child": child,
+        "labels": metric.labels,
+        "label_names": names,
+        "allowed": [label for label in metric.labels if label.values],
+        "signature": signature,
+        "key": key,
+        "buckets": tuple(float(bound) for bound in metric.buckets) if metric.buckets else None,
+        "multiprocess_mode": metric.multiprocess_mode,
+        "operations": [{"name": n, "param": p, "default": d, "doc": doc} for n, p, d, doc in operations],
+    }
+
+
+def _example(context: dict[str, Any] | None) -> dict[str, str]:
+    if context is None:
+        return {"name": "INSTRUMENTS", "call": "count(...)"}
+    operation = context["operations"][0]
+    arguments = ", ".join(
+        f"{label.name}={py_literal(label.values[0]) if label.values else '...'}" for label in context["labels"]
+    )
+    value = "" if operation["default"] else "0.25" + (", " if arguments else "")
+    return {"name": context["attr"], "call": f"{operation['name']}({value}{arguments})"}
+
+
+# -- rendering --------------------------------------------------------------------------
+
+
+def py_literal(value: Any) -> str:
+    """Python source for a str, number, None or tuple of them (strings in double quotes)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        items = [py_literal(item) for item in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def docstring_text(text: str) -> str:
+    """Text safe inside a triple-quoted docstring."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
+
+
+@cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=False,  # Python source, not HTML
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters["py"] = py_literal
+    environment.filters["doc"] = docstring_text
+    return environment.get_template("metrics_module.py.j2")

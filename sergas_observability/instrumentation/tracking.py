@@ -1,0 +1,169 @@
+"""`track`: time a call and count its outcome, as a decorator or a context manager.
+
+    @track(sergas_metrics.sergas_agent_executions_total,
+           sergas_metrics.sergas_agent_execution_duration_seconds, agent="orchestrator")
+    async def run_orchestrator(...): ...
+
+    with track(sergas_metrics.sergas_zoho_api_calls_total,
+               sergas_metrics.sergas_zoho_api_call_duration_seconds, tier="mcp"):
+        call_zoho()
+
+The counter gets `outcome="success"` or `outcome="error"` (an exception of any
+kind, cancellation included, is an error; it is re-raised untouched); the
+histogram gets the wall time in seconds. Both use the labels given here; the
+histogram takes the ones it declares.
+
+Label *names* are checked when `track` is applied as a decorator, which happens
+at import: a misspelt label fails the application's start, not a request. Label
+*values* go through the instruments' guard. Used as a context manager on a
+request path, a wrong name is logged and counted, never raised.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from .instruments import Counter, CounterChild, Histogram, HistogramChild
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The `with` blocks open in this thread or asyncio task: (tracker id, start).
+# One variable for all trackers, so that one Tracker can be shared by
+# concurrent requests (each task sees its own blocks) without leaking a
+# context variable per Tracker.
+_OPEN: ContextVar[tuple[tuple[int, float], ...]] = ContextVar("sergas_track_open", default=())
+
+
+class Tracker:
+    """Counts success/error on a counter and times into a histogram."""
+
+    def __init__(
+        self,
+        counter: Counter,
+        histogram: Histogram | None = None,
+        *,
+        outcome_label: str = "outcome",
+        success: str = "success",
+        error: str = "error",
+        labels: dict[str, str],
+    ) -> None:
+        self.problem = _check(counter, histogram, outcome_label, labels)
+        self._success: CounterChild | None = None
+        self._error: CounterChild | None = None
+        self._duration: HistogramChild | None = None
+        if self.problem is None:
+            def values(family: Counter | Histogram, outcome: str) -> tuple[str, ...]:
+                return tuple(outcome if name == outcome_label else labels[name] for name in family.label_names)
+
+            self._success = counter._bind(values(counter, success))
+            self._error = counter._bind(values(counter, error))
+            if histogram is not None:  # it has no outcome label: _check made sure
+                self._duration = histogram._bind(values(histogram, ""))
+        else:
+            counter._internal.failed(counter.name, "track", TypeError(self.problem))
+
+    # -- recording ----------------------------------------------------------------
+
+    def _finish(self, start: float, failed: bool) -> None:
+        elapsed = time.perf_counter() - start
+        counter = self._error if failed else self._success
+        if counter is not None:
+            counter.inc()
+        if self._duration is not None:
+            self._duration.observe(elapsed)
+
+    # -- decorator ------------------------------------------------------------------
+
+    def __call__(self, function: F) -> F:
+        if self.problem is not None:
+            raise TypeError(f"track({function.__qualname__}): {self.problem}")
+        if inspect.iscoroutinefunction(function):
+            @functools.wraps(function)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    result = await function(*args, **kwargs)
+                except BaseException:
+                    self._finish(start, failed=True)
+                    raise
+                self._finish(start, failed=False)
+                return result
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                result = function(*args, **kwargs)
+            except BaseException:
+                self._finish(start, failed=True)
+                raise
+            self._finish(start, failed=False)
+            return result
+
+        return cast(F, wrapper)
+
+    # -- context manager (sync and async) ----------------------------------------------
+
+    def __enter__(self) -> Tracker:
+        _OPEN.set(_OPEN.get() + ((id(self), time.perf_counter()),))
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        blocks = _OPEN.get()
+        for index in range(len(blocks) - 1, -1, -1):  # the innermost block this tracker opened
+            if blocks[index][0] == id(self):
+                _OPEN.set(blocks[:index] + blocks[index + 1 :])
+                self._finish(blocks[index][1], failed=kind is not None)
+                return
+
+    async def __aenter__(self) -> Tracker:
+        return self.__enter__()
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.__exit__(kind, exc, tb)
+
+
+def _check(counter: Counter, histogram: Histogram | None, outcome_label: str, labels: dict[str, str]) -> str | None:
+    """Why these instruments and labels do not fit together, or None."""
+    if outcome_label not in counter.label_names:
+        return f"counter {counter.name} has no '{outcome_label}' label"
+    wanted = set(counter.label_names) - {outcome_label}
+    if histogram is not None and outcome_label in histogram.label_names:
+        return f"histogram {histogram.name} may not have the '{outcome_label}' label: it times every outcome"
+    if histogram is not None:
+        wanted |= set(histogram.label_names)
+    given = set(labels)
+    if given != wanted:
+        missing, extra = sorted(wanted - given), sorted(given - wanted)
+        parts = ([f"missing labels {missing}"] if missing else []) + ([f"unknown labels {extra}"] if extra else [])
+        return f"{counter.name}: " + ", ".join(parts)
+    return None
+
+
+def track(
+    counter: Counter,
+    histogram: Histogram | None = None,
+    /,
+    *,
+    outcome_label: str = "outcome",
+    success: str = "success",
+    error: str = "error",
+    **labels: str,
+) -> Tracker:
+    """Time a call into `histogram` and count it in `counter` by outcome.
+
+    Use as a decorator (sync or async function) or as a `with` / `async with`
+    block. See the module docstring.
+    """
+    return Tracker(counter, histogram, outcome_label=outcome_label, success=success, error=error, labels=labels)
+
+
+__all__ = ["track", "Tracker"]
