@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TOOLS  := promtool amtool prometheus prometheus-alertmanager
 
-.PHONY: help generate check lint test e2e tools venv bench clean
+.PHONY: help generate check lint test e2e tools venv bench clean grafana-schema
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ check: $(STAMP) tools ## generated/ up to date, and valid for promtool and amtoo
 
 test: $(STAMP) tools ## the whole test suite with the real promtool and amtool
 	$(BIN)/pytest -q
+
+grafana-schema: $(STAMP) ## type-check the dashboards against npm @grafana/schema (needs npm + registry)
+	$(BIN)/python tests/grafana_schema/check_dashboards.py generated/grafana/dashboards
 
 bench: $(STAMP) tools ## performance measurements (ratios against a baseline)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
