@@ -1,0 +1,1 @@
+"""Helper apps and scraping utilities for the instrumentation tests (no tests here)."""
