@@ -10,6 +10,10 @@ sample a minute.
 from sergas_observability.model import Alert, AlertScenario, AlertTest
 
 RUNBOOKS = "https://runbooks.sergas-agents.com"
+# Dashboard uids (definitions/dashboards.py) linked from each alert's annotations.
+OVERVIEW = "sergas-system-overview"
+DATABASE = "sergas-database-performance"
+APPROVALS = "sergas-approval-workflow"
 APP = 'job="sergas-app"'
 PG = {"job": "postgres-exporter", "instance": "postgres-exporter:9187"}
 
@@ -34,6 +38,7 @@ database_down = Alert(
     summary="PostgreSQL is unreachable.",
     description="postgres_exporter {{ $labels.instance }} cannot connect to PostgreSQL for more than 1 minute.",
     runbook_url=f"{RUNBOOKS}/DATABASE_ISSUES.md#connection-failures",
+    dashboard=DATABASE,
     test=AlertTest(
         firing=AlertScenario(series={_series("pg_up", PG): "1 1 0x10"}, labels=PG, value=0),
         quiet=AlertScenario(series={_series("pg_up", PG): "1x12"}),
@@ -49,6 +54,7 @@ application_down = Alert(
     summary="No instance of the Sergas application is up.",
     description="Every target of job {{ $labels.job }} has failed its scrape for more than 1 minute.",
     runbook_url=f"{RUNBOOKS}/incident_response.md#application-down",
+    dashboard=OVERVIEW,
     test=AlertTest(
         firing=AlertScenario(
             series={'up{job="sergas-app", instance="blue:9090"}': "1 0x10", 'up{job="sergas-app", instance="green:9090"}': "0x11"},
@@ -75,6 +81,7 @@ high_error_rate = Alert(
     summary="More than 5% of HTTP requests fail with a 5xx status.",
     description="{{ $value | humanizePercentage }} of the requests to {{ $labels.job }} returned 5xx over the last 2 minutes.",
     runbook_url=f"{RUNBOOKS}/incident_response.md#high-error-rate",
+    dashboard=OVERVIEW,
     test=AlertTest(
         firing=AlertScenario(
             series={**_http("200", "0+60x20"), **_http("500", "0+10x20")}, labels={"job": "sergas-app"}, value=1 / 7
@@ -95,6 +102,7 @@ disk_space_low = Alert(
     summary="A filesystem has less than 10% space left.",
     description="{{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | humanizePercentage }} space left.",
     runbook_url=f"{RUNBOOKS}/DATABASE_ISSUES.md#disk-space-management",
+    dashboard=OVERVIEW,
     test=AlertTest(
         firing=AlertScenario(
             series={
@@ -130,6 +138,7 @@ high_connection_utilization = Alert(
     summary="PostgreSQL connections are above 80% of max_connections.",
     description="{{ $labels.instance }} uses {{ $value | humanizePercentage }} of its max_connections.",
     runbook_url=f"{RUNBOOKS}/APPROVAL_TIMEOUTS.md#connection-pool-exhaustion",
+    dashboard=DATABASE,
     test=AlertTest(
         firing=AlertScenario(
             series={
@@ -158,6 +167,7 @@ slow_queries = Alert(
     summary="A database transaction has been running for more than 5 seconds.",
     description="The longest active transaction on {{ $labels.datname }} ({{ $labels.instance }}) has run for {{ $value | humanizeDuration }}.",
     runbook_url=f"{RUNBOOKS}/DATABASE_ISSUES.md#performance-degradation",
+    dashboard=DATABASE,
     test=AlertTest(
         firing=AlertScenario(
             series={_series("pg_stat_activity_max_tx_duration", {**PG, "datname": "sergas", "state": "active"}): "12x12"},
@@ -187,6 +197,7 @@ high_approval_timeout_rate = Alert(
     summary="More than 5% of approval requests time out.",
     description="{{ $value | humanizePercentage }} of approval requests in {{ $labels.job }} expired without a decision over the last 15 minutes.",
     runbook_url=f"{RUNBOOKS}/APPROVAL_TIMEOUTS.md",
+    dashboard=APPROVALS,
     test=AlertTest(
         firing=AlertScenario(
             series={
@@ -219,6 +230,7 @@ sse_disconnect_rate_high = Alert(
     summary="Server-sent-event streams drop abnormally.",
     description="{{ $value | humanizePercentage }} of the open SSE streams of {{ $labels.job }} end abnormally every minute.",
     runbook_url=f"{RUNBOOKS}/SSE_CONNECTION_DROPS.md",
+    dashboard=OVERVIEW,
     test=AlertTest(
         firing=AlertScenario(
             series={
@@ -255,6 +267,7 @@ approaching_max_capacity = Alert(
     summary="An application container uses more than 80% of its memory limit.",
     description="Container {{ $labels.name }} on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of its memory limit.",
     runbook_url=f"{RUNBOOKS}/SCALING.md#capacity-planning",
+    dashboard=OVERVIEW,
     test=AlertTest(
         firing=AlertScenario(
             series={
@@ -282,6 +295,7 @@ high_deadlock_rate = Alert(
     summary="PostgreSQL detects deadlocks frequently.",
     description="{{ $labels.datname }} on {{ $labels.instance }} had {{ $value | humanize }} deadlocks in the last 10 minutes.",
     runbook_url=f"{RUNBOOKS}/DATABASE_ISSUES.md#transaction-deadlocks",
+    dashboard=DATABASE,
     test=AlertTest(
         firing=AlertScenario(
             series={_series("pg_stat_database_deadlocks", {**PG, "datid": "16384", "datname": "sergas"}): "0+1x30"},
@@ -309,6 +323,7 @@ cache_miss_rate_high = Alert(
     summary="The application cache misses more than 30% of look-ups.",
     description="{{ $value | humanizePercentage }} of cache look-ups in {{ $labels.job }} missed over the last 10 minutes (target: under 30%).",
     runbook_url=f"{RUNBOOKS}/SCALING.md#caching",
+    dashboard=OVERVIEW,
     test=AlertTest(
         firing=AlertScenario(
             series={

@@ -47,6 +47,7 @@ def test_every_alert_follows_the_conventions(tree):
         assert annotations["runbook_url"].startswith("https://"), name
         assert rule.get("for"), name
         assert rule["labels"]["service"], name
+        assert annotations["dashboard_url"].startswith("https://grafana.sergas-agents.com/d/sergas-"), name
 
 
 def test_seed_thresholds(tree):
