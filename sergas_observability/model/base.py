@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from types import FrameType
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationError
@@ -35,7 +36,7 @@ class DefinitionError(ValueError):
 
 def _caller_origin() -> str | None:
     """file:line of the first frame outside this library (the user's definition)."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith(_PACKAGE_DIR) and "pydantic" not in filename:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 _ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 _LABEL = re.compile(r"^\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)$")
-_PRINTF = re.compile(r'^printf\s+"(%\.\d+f|%d|%s|%g)"\s+(\$value|\$labels\.[a-zA-Z_][a-zA-Z0-9_]*)$')
+_PRINTF = re.compile(r'^printf\s+"(%\.\d+f)"\s+\$value$')
 
 
 class TemplateError(ValueError):
@@ -101,11 +101,7 @@ def expand(template: str, labels: dict[str, str], value: float) -> str:
         body = match.group(1)
         printf = _PRINTF.match(body)
         if printf:
-            fmt, arg = printf.groups()
-            operand: object = value if arg == "$value" else labels.get(arg.split(".", 1)[1], "")
-            if fmt == "%s":
-                return go_float(operand) if isinstance(operand, float) else str(operand)
-            return fmt % float(operand)  # type: ignore[arg-type]
+            return printf.group(1) % value
         parts = [p.strip() for p in body.split("|")]
         head, filters = parts[0], parts[1:]
         label = _LABEL.match(head)
@@ -118,7 +114,7 @@ def expand(template: str, labels: dict[str, str], value: float) -> str:
                 return _FILTERS[filters[0]](value)
         raise TemplateError(
             f"'{{{{ {body} }}}}' cannot be expanded for the generated test; "
-            "use $labels.NAME, $value, $value | humanize/humanizePercentage/humanizeDuration or printf \"%.Nf\" $value"
+            "use $labels.NAME, $value, $value | humanize/humanizePercentage/humanizeDuration or printf "%.Nf" $value"
         )
 
     return _ACTION.sub(action, template)
