@@ -114,7 +114,7 @@ def expand(template: str, labels: dict[str, str], value: float) -> str:
                 return _FILTERS[filters[0]](value)
         raise TemplateError(
             f"'{{{{ {body} }}}}' cannot be expanded for the generated test; "
-            "use $labels.NAME, $value, $value | humanize/humanizePercentage/humanizeDuration or printf "%.Nf" $value"
+            'use $labels.NAME, $value, $value | humanize/humanizePercentage/humanizeDuration or printf "%.Nf" $value'
         )
 
     return _ACTION.sub(action, template)
