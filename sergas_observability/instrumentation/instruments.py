@@ -178,7 +178,8 @@ class Instrument:
 
     def _bind_values(self, values: Values) -> tuple[Any, tuple[Any, ...]]:
         try:
-            return self._resolve(values)
+            child = self._children.get(values)
+            return (child, ()) if child is not None else self._resolve(values)
         except Exception as exc:
             self._internal.failed(self.name, "labels", exc)
             return None, ()

@@ -65,8 +65,7 @@ class Tracker:
             self._error = counter._bind(values(counter, error))
             if histogram is not None:  # it has no outcome label: _check made sure
                 self._duration = histogram._bind(values(histogram, ""))
-        else:
-            counter._internal.failed(counter.name, "track", TypeError(self.problem))
+        self._counter = counter
 
     # -- recording ----------------------------------------------------------------
 
@@ -113,6 +112,8 @@ class Tracker:
     # -- context manager (sync and async) ----------------------------------------------
 
     def __enter__(self) -> Tracker:
+        if self.problem is not None:  # a block that records nothing: say so, once per block
+            self._counter._internal.failed(self._counter.name, "track", TypeError(self.problem))
         _OPEN.set(_OPEN.get() + ((id(self), time.perf_counter()),))
         return self
 

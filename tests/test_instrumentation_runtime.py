@@ -1,0 +1,201 @@
+"""The runtime: label guard, never-raising instruments, the track decorator/context manager.
+
+Instruments here are built on private registries so each test reads exactly
+what it recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from sergas_observability.instrumentation import OVERFLOW_VALUE, Counter, Gauge, Histogram, track
+from instrumented.scraping import promtool_check_metrics, samples, value
+
+
+def family(kind, name, labels=(), allowed=None, **options):
+    registry = CollectorRegistry()
+    return kind(name, "Test metric.", labels=labels, allowed=allowed or {}, registry=registry, **options), registry
+
+
+def read(registry):
+    return samples(generate_latest(registry).decode())
+
+
+def calls_total():
+    return family(Counter, "calls_total", ("agent", "outcome"), {"agent": ("a", "b"), "outcome": ("success", "error")})
+
+
+def test_declared_values_are_recorded_and_all_combinations_start_at_zero():
+    calls, registry = calls_total()
+    calls._apply("inc", 2, ("a", "success"))
+    found = read(registry)
+    assert value(found, "calls_total", agent="a", outcome="success") == 2
+    for agent in ("a", "b"):
+        for outcome in ("success", "error"):
+            assert ("calls_total", frozenset({("agent", agent), ("outcome", outcome)})) in found
+
+
+def test_value_outside_the_declared_set_goes_to_overflow_and_is_counted_each_time():
+    calls, registry = calls_total()
+    for agent in ("x", "y", "x", ["a"]):
+        calls._apply("inc", 1, (agent, "success"))
+    found = read(registry)
+    assert value(found, "calls_total", agent=OVERFLOW_VALUE, outcome="success") == 4
+    assert value(found, "sergas_instrumentation_label_overflow_total", metric="calls_total", label="agent") == 4
+    assert not any(("agent", "x") in labels for _n, labels in found)
+    assert len(calls._children) == 4  # stray values are not cached: memory stays bounded
+
+
+def test_free_labels_take_any_value():
+    requests, registry = family(Counter, "requests_total", ("route",))
+    requests._apply("inc", 1, ("/a/{id}",))
+    requests._apply("inc", 1, ("/a/{id}",))
+    assert value(read(registry), "requests_total", route="/a/{id}") == 2
+
+
+@pytest.mark.parametrize(
+    "operation, amount, values",
+    [
+        ("inc", -1, ("a", "success")),  # counters only go up
+        ("inc", "one", ("a", "success")),  # not a number
+        ("inc", 1, ("a",)),  # a label missing
+        ("observe", 1, ("a", "success")),  # not a counter's operation
+    ],
+)
+def test_recording_errors_never_raise_and_are_counted(operation, amount, values, caplog):
+    calls, registry = calls_total()
+    with caplog.at_level(logging.WARNING, logger="sergas_observability.instrumentation"):
+        calls._apply(operation, amount, values)
+        calls._apply(operation, amount, values)
+    found = read(registry)
+    assert value(found, "sergas_instrumentation_errors_total", metric="calls_total") == 2
+    assert sum(v for (name, _l), v in found.items() if name == "calls_total") == 0
+    assert len([r for r in caplog.records if "calls_total" in r.getMessage()]) == 1  # logged once, not per call
+
+
+def test_bound_children_are_guarded_too():
+    calls, registry = calls_total()
+    good, stray = calls._bind(("b", "error")), calls._bind(("zz", "error"))
+    good.inc()
+    good.inc(-5)  # dropped, counted
+    stray.inc()
+    stray.inc()
+    found = read(registry)
+    assert value(found, "calls_total", agent="b", outcome="error") == 1
+    assert value(found, "calls_total", agent=OVERFLOW_VALUE, outcome="error") == 2
+    assert value(found, "sergas_instrumentation_label_overflow_total", metric="calls_total", label="agent") == 2
+    assert value(found, "sergas_instrumentation_errors_total", metric="calls_total") == 1
+
+
+def test_gauge_and_histogram_children():
+    depth, registry = family(Gauge, "queue_depth", ("queue",), {"queue": ("q",)}, multiprocess_mode="max")
+    child = depth._bind(("q",))
+    child.set(5)
+    with child.track_in_progress():
+        assert value(read(registry), "queue_depth", queue="q") == 6
+    child.dec(2)
+    assert value(read(registry), "queue_depth", queue="q") == 3
+    seconds, registry = family(Histogram, "work_seconds", buckets=(0.1, 1.0))
+    seconds._apply("observe", 0.5, ())
+    seconds._bind(()).observe(2.0)
+    found = read(registry)
+    assert value(found, "work_seconds_bucket", le="1.0") == 1
+    assert value(found, "work_seconds_count") == 2
+    assert value(found, "work_seconds_sum") == 2.5
+
+
+def tracked_pair():
+    registry = CollectorRegistry()
+    calls = Counter("zoho_calls_total", "Calls.", labels=("tier", "outcome"), allowed={"tier": ("mcp", "rest"), "outcome": ("success", "error")}, registry=registry)
+    seconds = Histogram("zoho_call_seconds", "Call time.", labels=("tier",), allowed={"tier": ("mcp", "rest")}, registry=registry, buckets=(0.01, 1.0))
+    return calls, seconds, registry
+
+
+def test_decorator_counts_outcomes_and_times_sync_calls():
+    calls, seconds, registry = tracked_pair()
+
+    @track(calls, seconds, tier="mcp")
+    def call(fail: bool) -> str:
+        if fail:
+            raise ValueError("boom")
+        return "ok"
+
+    assert call(False) == "ok" and call(False) == "ok"
+    with pytest.raises(ValueError, match="boom"):  # the app's exception passes through untouched
+        call(True)
+    found = read(registry)
+    assert value(found, "zoho_calls_total", tier="mcp", outcome="success") == 2
+    assert value(found, "zoho_calls_total", tier="mcp", outcome="error") == 1
+    assert value(found, "zoho_call_seconds_count", tier="mcp") == 3
+    assert call.__name__ == "call"
+
+
+def test_decorator_on_async_functions_times_the_awaited_work():
+    calls, seconds, registry = tracked_pair()
+
+    @track(calls, seconds, tier="rest")
+    async def call(delay: float) -> float:
+        await asyncio.sleep(delay)
+        return delay
+
+    assert asyncio.run(call(0.05)) == 0.05
+    found = read(registry)
+    assert value(found, "zoho_calls_total", tier="rest", outcome="success") == 1
+    assert value(found, "zoho_call_seconds_bucket", tier="rest", le="0.01") == 0  # the coroutine's time, not its creation
+    assert value(found, "zoho_call_seconds_bucket", tier="rest", le="1.0") == 1
+
+
+def test_one_tracker_shared_by_concurrent_tasks_times_each_block():
+    calls, seconds, registry = tracked_pair()
+    shared = track(calls, seconds, tier="mcp")
+
+    async def job(delay: float, fail: bool) -> None:
+        async with shared:
+            await asyncio.sleep(delay)
+            if fail:
+                raise KeyError("x")
+
+    async def main() -> None:
+        results = await asyncio.gather(job(0.3, False), job(0.001, True), job(0.001, False), return_exceptions=True)
+        assert isinstance(results[1], KeyError)
+
+    asyncio.run(main())
+    with shared:  # sync use of the same tracker
+        pass
+    found = read(registry)
+    assert value(found, "zoho_calls_total", tier="mcp", outcome="success") == 3
+    assert value(found, "zoho_calls_total", tier="mcp", outcome="error") == 1
+    # each block timed its own span: only the 0.3 s one is above 10 ms
+    assert value(found, "zoho_call_seconds_bucket", tier="mcp", le="0.01") == 3
+    assert value(found, "zoho_call_seconds_count", tier="mcp") == 4
+
+
+def test_wrong_label_names_fail_at_decoration_but_never_in_a_with_block():
+    calls, seconds, registry = tracked_pair()
+    with pytest.raises(TypeError, match="missing labels \\['tier'\\], unknown labels \\['teir'\\]"):
+        track(calls, seconds, teir="mcp")(lambda: None)
+    with track(calls, seconds, teir="mcp"):  # on a request path: logged and counted, not raised
+        pass
+    found = read(registry)
+    assert value(found, "sergas_instrumentation_errors_total", metric="zoho_calls_total") == 1
+    assert sum(v for (name, _l), v in found.items() if name == "zoho_calls_total") == 0
+
+
+def test_stray_value_in_track_goes_to_overflow():
+    calls, seconds, registry = tracked_pair()
+    with track(calls, seconds, tier="soap"):
+        pass
+    found = read(registry)
+    assert value(found, "zoho_calls_total", tier=OVERFLOW_VALUE, outcome="success") == 1
+    assert value(found, "sergas_instrumentation_label_overflow_total", metric="zoho_calls_total", label="tier") == 1
+    assert value(found, "sergas_instrumentation_label_overflow_total", metric="zoho_call_seconds", label="tier") == 1
+
+
+def test_overflow_value_passes_promtool():
+    calls, registry = calls_total()
+    calls._apply("inc", 1, ("nope", "success"))
+    assert promtool_check_metrics(generate_latest(registry).decode()) == ""
