@@ -72,7 +72,7 @@ def compile(stack: Stack) -> dict[str, Any]:
 def render_module(stack: Stack) -> str:
     metrics = stack.app_metrics
     for metric in metrics:
-        _check(metric)
+        check_metric(metric)
     aliases, alias_of = _aliases(metrics)
     contexts = [_metric_context(metric, alias_of) for metric in metrics]
     names = {alias["name"] for alias in aliases}
@@ -96,7 +96,8 @@ def render_module(stack: Stack) -> str:
 # -- checks the Python side adds to the model's -----------------------------------
 
 
-def _check(metric: Metric) -> None:
+def check_metric(metric: Metric) -> None:
+    """Reject what the model allows but a Python module cannot express."""
     if keyword.iskeyword(metric.name) or keyword.issoftkeyword(metric.name):
         raise metric.fail("name", f"'{metric.name}' is a Python keyword and cannot name the instrument")
     for label in metric.labels:
