@@ -195,6 +195,13 @@ class _Child:
         self._child = child  # None when binding failed: every call is then a counted no-op
         self._overflow = overflow
 
+    def _fast(self, operation: str) -> Callable[..., Any]:
+        """The quickest callable recording `operation`: prometheus_client's own when
+        no overflow needs counting. It may raise; callers guard it."""
+        if self._child is not None and not self._overflow:
+            return getattr(self._child, operation)  # type: ignore[no-any-return]
+        return getattr(self, operation)  # type: ignore[no-any-return]
+
     def _do(self, operation: str, amount: Any) -> None:
         try:
             getattr(self._child, operation)(amount)

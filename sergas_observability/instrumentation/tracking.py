@@ -29,7 +29,7 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from .instruments import Counter, CounterChild, Histogram, HistogramChild
+from .instruments import Counter, Histogram
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,28 +54,33 @@ class Tracker:
         labels: dict[str, str],
     ) -> None:
         self.problem = _check(counter, histogram, outcome_label, labels)
-        self._success: CounterChild | None = None
-        self._error: CounterChild | None = None
-        self._duration: HistogramChild | None = None
+        self._counter = counter
+        # What to call on each outcome: prometheus_client's bound methods when the
+        # labels are clean (the guard already ran, at bind time), else the guarded child's.
+        self._count_success: Callable[[], Any] | None = None
+        self._count_error: Callable[[], Any] | None = None
+        self._observe: Callable[[float], Any] | None = None
         if self.problem is None:
             def values(family: Counter | Histogram, outcome: str) -> tuple[str, ...]:
                 return tuple(outcome if name == outcome_label else labels[name] for name in family.label_names)
 
-            self._success = counter._bind(values(counter, success))
-            self._error = counter._bind(values(counter, error))
+            self._count_success = counter._bind(values(counter, success))._fast("inc")
+            self._count_error = counter._bind(values(counter, error))._fast("inc")
             if histogram is not None:  # it has no outcome label: _check made sure
-                self._duration = histogram._bind(values(histogram, ""))
-        self._counter = counter
+                self._observe = histogram._bind(values(histogram, ""))._fast("observe")
 
     # -- recording ----------------------------------------------------------------
 
     def _finish(self, start: float, failed: bool) -> None:
         elapsed = time.perf_counter() - start
-        counter = self._error if failed else self._success
-        if counter is not None:
-            counter.inc()
-        if self._duration is not None:
-            self._duration.observe(elapsed)
+        count = self._count_error if failed else self._count_success
+        try:
+            if count is not None:
+                count()
+            if self._observe is not None:
+                self._observe(elapsed)
+        except Exception as exc:
+            self._counter._internal.failed(self._counter.name, "track", exc)
 
     # -- decorator ------------------------------------------------------------------
 
@@ -96,15 +101,23 @@ class Tracker:
 
             return cast(F, async_wrapper)
 
+        # The success path is inlined with local names: it is the hot one.
+        count_success, observe, clock = self._count_success, self._observe, time.perf_counter
+
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            start = clock()
             try:
                 result = function(*args, **kwargs)
             except BaseException:
                 self._finish(start, failed=True)
                 raise
-            self._finish(start, failed=False)
+            try:
+                count_success()  # type: ignore[misc]  # set: self.problem is None
+                if observe is not None:
+                    observe(clock() - start)
+            except Exception as exc:
+                self._counter._internal.failed(self._counter.name, "track", exc)
             return result
 
         return cast(F, wrapper)
