@@ -84,5 +84,27 @@ def check(definitions: str, out_dir: Path) -> None:
     click.echo("promtool and amtool: all generated files are valid.")
 
 
+@main.command()
+@definitions_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="text for people, json for tools, github for GitHub Actions annotations.")
+def lint(definitions: str, fmt: str) -> None:
+    """Catch broken monitoring: unknown metrics and labels, alert and dashboard
+    hygiene, alert-latency budgets. Exit 1 on errors, 0 with warnings only."""
+    from .lint import lint_stack
+    from .lint.formats import render
+    from .toolchain import ToolMissing
+
+    stack = _load(definitions)
+    try:
+        report = lint_stack(stack)
+    except ToolMissing as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(render(report, fmt), nl=False)
+    if report.errors:
+        sys.exit(EXIT_INVALID)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

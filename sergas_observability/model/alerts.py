@@ -76,6 +76,8 @@ class Alert(Definition):
     group: str = "sergas-alerts"
     test: AlertTest | None = None
     no_for_reason: str | None = None
+    # Lint rules silenced for this alert: rule id -> the written reason (listed by `sergas-obs lint`).
+    lint_ignore: dict[str, str] = {}
 
     @field_validator("name")
     @classmethod
@@ -124,6 +126,7 @@ class RecordingRule(Definition):
     labels: LabelSet = {}
     group: str = "sergas-recording"
     interval: Duration | None = None
+    lint_ignore: dict[str, str] = {}  # lint rule id -> reason (see Alert)
 
     _expr = field_validator("expr")(classmethod(lambda cls, v: _check_expr(v)))
 

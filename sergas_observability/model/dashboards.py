@@ -50,6 +50,8 @@ class Panel(Definition):
     max: float | None = None
     # Text shown instead of a raw value, e.g. {"0": "closed", "2": "open"} for a state gauge.
     value_text: dict[str, str] = {}
+    # Lint rules silenced for this panel: rule id -> the written reason (listed by `sergas-obs lint`).
+    lint_ignore: dict[str, str] = {}
     width: int = 12
     height: int = 8
 
@@ -112,6 +114,7 @@ class Dashboard(Definition):
     rows: tuple[Row, ...]
     refresh: str = "1m"
     time_from: str = "now-6h"
+    lint_ignore: dict[str, str] = {}  # lint rule id -> reason, for the dashboard and all its panels
 
     @model_validator(mode="after")
     def _uid(self) -> "Dashboard":
