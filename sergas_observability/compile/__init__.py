@@ -10,9 +10,12 @@ from typing import Any
 
 from ..model import Stack
 from . import alertmanager, grafana, instrumentation, prometheus, rule_tests, rules
+from . import compose, distributed, kubernetes
 
 
 COMPILERS = (prometheus, rules, rule_tests, alertmanager, grafana, instrumentation)
+# Packagers re-serve the output of the compilers above (kubernetes, Thanos/Mimir, docker-compose).
+COMPILERS += (kubernetes, distributed, compose)
 
 
 def compile_stack(stack: Stack) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from .dashboards import Dashboard
 from .environments import Environment
 from .metrics import Metric
 from .routing import Receiver, Severity
+from .platforms import ComposeSettings, KubernetesSettings, ThanosSettings, check_platforms
 from .targets import BlackboxProbe, ScrapeJob
 
 # Series every Prometheus has without declaring them: per-target scrape series
@@ -59,6 +60,9 @@ class Stack(Definition):
     alerts: tuple[Alert, ...] = ()
     recording_rules: tuple[RecordingRule, ...] = ()
     dashboards: tuple[Dashboard, ...] = ()
+    kubernetes: KubernetesSettings = KubernetesSettings()
+    thanos: ThanosSettings = ThanosSettings()
+    compose: ComposeSettings = ComposeSettings()
     group_by: tuple[str, ...] = ("alertname", "env", "service")
     inhibit_equal: tuple[str, ...] = ("env", "service")
     grafana_url: str = "http://localhost:3000"
@@ -79,6 +83,7 @@ class Stack(Definition):
         self._check_routing()
         self._check_targets()
         self._check_references()
+        check_platforms(self.kubernetes, self.compose, {e.name for e in self.environments})
         return self
 
     # -- routing ---------------------------------------------------------------

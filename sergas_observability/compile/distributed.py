@@ -1,0 +1,85 @@
+"""Rule files for a ruler that queries every environment: Thanos Ruler, Mimir ruler.
+
+Each environment's Prometheus evaluates the rule files under
+prometheus/rules/ against its own series only. A central ruler queries the
+long-term store, where the series of every environment meet (told apart by
+the external labels each Prometheus attaches). Evaluated there unchanged,
+`sum by (job) (...)` would add production to staging, `a / on(job) b` would
+find two matches per job and fail, and `absent(up{job="x"})` would stay
+quiet while one environment is down.
+
+So every rule is scoped per environment: each vector selector gains
+`env="<env>"` (see promql.scoping), and the rule gains the environment's
+external labels, so its result names the environment even after an
+aggregation dropped `env` -- the same labels the environment's own Prometheus
+would have attached. The result is one file per (environment, rule file):
+
+- thanos/rules/<env>/<file>.yml: a Prometheus rule file whose groups carry
+  Thanos's `partial_response_strategy` (Stack.thanos);
+- mimir/rules/<env>/<file>.yml: a mimirtool namespace file
+  (`namespace: <stack>-<env>-<file>`, `groups: [...]`).
+
+Evaluate each rule in one place only: where a central ruler takes over,
+drop `rule_files` from the environment's Prometheus.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Environment, Stack
+from ..promql.scoping import scope
+from .packaging import rule_groups
+
+REPACKAGES = True
+# Model check: every Environment sets `env` in its external labels.
+SCOPE_LABEL = "env"
+
+
+def compile(stack: Stack) -> dict[str, Any]:
+    check_partial_response(stack)
+    documents: dict[str, Any] = {}
+    groups = rule_groups(stack)
+    for env in stack.environments:
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for stem, group in groups:
+            by_file.setdefault(stem, []).append(scoped_group(group, env))
+        for stem, scoped in by_file.items():
+            documents[f"thanos/rules/{env.name}/{stem}.yml"] = {"groups": [thanos_group(stack, g) for g in scoped]}
+            documents[f"mimir/rules/{env.name}/{stem}.yml"] = {"namespace": mimir_namespace(stack, env, stem), "groups": scoped}
+    return documents
+
+
+def check_partial_response(stack: Stack) -> None:
+    names = {group["name"] for _, group in rule_groups(stack)}
+    for name in stack.thanos.partial_response:
+        if name not in names:
+            known = ", ".join(sorted(names))
+            raise stack.thanos.fail("partial_response", f"unknown rule group '{name}' (known: {known})")
+
+
+def scoped_group(group: dict[str, Any], env: Environment) -> dict[str, Any]:
+    """`group` as evaluated by a ruler that sees every environment."""
+    return {**group, "rules": [scoped_rule(rule, env) for rule in group["rules"]]}
+
+
+def scoped_rule(rule: dict[str, Any], env: Environment) -> dict[str, Any]:
+    out = dict(rule)
+    out["expr"] = scope(rule["expr"], {SCOPE_LABEL: env.external_labels[SCOPE_LABEL]})
+    # The rule's own labels win over the environment's, as they would over
+    # external labels in the environment's Prometheus.
+    out["labels"] = dict(sorted({**env.external_labels, **rule.get("labels", {})}.items()))
+    if "annotations" in rule:  # keep the usual key order: labels before annotations
+        out["annotations"] = out.pop("annotations")
+    return out
+
+
+def thanos_group(stack: Stack, group: dict[str, Any]) -> dict[str, Any]:
+    strategy = stack.thanos.partial_response.get(group["name"], stack.thanos.default_partial_response)
+    head = {key: value for key, value in group.items() if key != "rules"}
+    return {**head, "partial_response_strategy": strategy, "rules": group["rules"]}
+
+
+def mimir_namespace(stack: Stack, env: Environment, stem: str) -> str:
+    # Unique even when every environment shares one Mimir tenant.
+    return f"{stack.name}-{env.name}-{stem}"
