@@ -1,0 +1,133 @@
+"""Profiles: the real Stack re-targeted for another place to run it.
+
+A profile never copies or hand-writes configuration. It derives a new Stack
+from the real one, changing only *when* things happen (intervals, `for`,
+batching) and *where* they go (scrape targets, Alertmanager, receivers), so
+every expression, label, annotation, route and inhibition that reaches the
+servers is the one the definitions declare. The derived Stack goes through
+the same validation and the same compilers as the real one.
+
+`e2e` is the profile of the live-stack tests (tests/e2e): everything on
+127.0.0.1, one second where production waits minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import (
+    Alert,
+    Definition,
+    Environment,
+    ScrapeJob,
+    Severity,
+    Stack,
+    WebhookReceiver,
+    duration_seconds,
+)
+
+E2E_ENV = "e2e"
+
+
+def _derive(definition: Definition, **changes: Any) -> Any:
+    """`definition` rebuilt with `changes`, validated again like a hand-written one."""
+    # Shallow: unchanged nested definitions are passed on as they are.
+    data = {name: getattr(definition, name) for name in definition.model_fields_set}
+    data.update(changes)
+    return type(definition)(**data)
+
+
+def _shorter(duration: str, cap: str) -> str:
+    """`duration`, or `cap` when that is shorter ('0s' stays '0s': no `for` is a decision)."""
+    seconds = duration_seconds(duration)
+    return duration if seconds == 0 or seconds <= duration_seconds(cap) else cap
+
+
+def _paging_environment(stack: Stack) -> Environment:
+    """The environment the e2e one imitates: the first that pages (production)."""
+    return next((env for env in stack.environments if env.paging), stack.environments[0])
+
+
+def _deployments(stack: Stack) -> dict[str, Any]:
+    """Deployment settings that name an environment, re-aimed at the profile's only one."""
+    changes: dict[str, Any] = {}
+    compose = getattr(stack, "compose", None)
+    if compose is not None:
+        changes["compose"] = _derive(compose, environment=E2E_ENV)
+    kubernetes = getattr(stack, "kubernetes", None)
+    if kubernetes is not None and kubernetes.namespaces:
+        changes["kubernetes"] = _derive(kubernetes, namespaces={})
+    return changes
+
+
+def e2e(
+    stack: Stack,
+    *,
+    app_targets: tuple[str, ...],
+    alertmanager: str,
+    webhook_base: str,
+    interval: str = "1s",
+    alert_for: str = "2s",
+    group_wait: str = "1s",
+    group_interval: str = "2s",
+    jobs: tuple[str, ...] | None = None,
+) -> Stack:
+    """`stack` with one environment 'e2e' that runs entirely on loopback, fast.
+
+    - scrape and evaluation every `interval`; only the application's scrape
+      jobs (or those named in `jobs`), aimed at `app_targets`; no blackbox probes;
+    - alerts keep their expression, labels and annotations; `for` is capped at
+      `alert_for`;
+    - every receiver keeps its name (so routes and inhibitions are unchanged)
+      but becomes a webhook to `webhook_base`/<name>, keeping `send_resolved`,
+      so a test sees which receivers an alert reached;
+    - severities keep receivers and inhibitions; group_wait and group_interval
+      are capped at `group_wait` and `group_interval`;
+    - paging is on, as in the environment it imitates (production).
+    """
+    model = _paging_environment(stack)
+    env = Environment(
+        name=E2E_ENV,
+        external_labels={**model.external_labels, "env": E2E_ENV},
+        scrape_interval=interval,
+        scrape_timeout=interval,
+        evaluation_interval=interval,
+        retention="1d",
+        alertmanagers=(alertmanager,),
+        paging=True,
+        resolve_timeout=model.resolve_timeout,
+    )
+    wanted = set(jobs) if jobs is not None else {job.name for job in stack.scrape_jobs if job.exporter == "app"}
+    unknown = wanted - {job.name for job in stack.scrape_jobs}
+    if unknown:
+        raise stack.fail("scrape_jobs", f"the e2e profile cannot scrape unknown job '{sorted(unknown)[0]}'")
+    scrape_jobs: list[ScrapeJob] = [
+        _derive(job, targets={E2E_ENV: app_targets}, interval=None, timeout=None)
+        for job in stack.scrape_jobs
+        if job.name in wanted
+    ]
+    base = webhook_base.rstrip("/")
+    receivers = tuple(
+        WebhookReceiver(name=r.name, url=f"{base}/{r.name}", send_resolved=r.send_resolved) for r in stack.receivers
+    )
+    severities: list[Severity] = []
+    for severity in stack.severities:
+        wait = _shorter(severity.group_wait, group_wait)
+        every = _shorter(severity.group_interval, group_interval)
+        severities.append(_derive(severity, group_wait=wait, group_interval=every))
+    alerts: list[Alert] = [_derive(alert, for_=_shorter(alert.for_, alert_for)) for alert in stack.alerts]
+    recording = tuple(_derive(rule, interval=None) if rule.interval else rule for rule in stack.recording_rules)
+    return _derive(
+        stack,
+        environments=(env,),
+        scrape_jobs=tuple(scrape_jobs),
+        probes=(),
+        receivers=receivers,
+        severities=tuple(severities),
+        alerts=tuple(alerts),
+        recording_rules=recording,
+        **_deployments(stack),
+    )
+
+
+__all__ = ["E2E_ENV", "e2e"]
