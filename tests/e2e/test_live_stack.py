@@ -108,10 +108,10 @@ def test_targets_up_and_app_metrics_declared(live: LiveStack) -> None:
     wait_for("the app's requests in Prometheus", lambda: live.prom.query('http_requests_total{route="/health"}'), 20)
 
     declared: dict[str, set[str]] = {}
-    created = set()  # prometheus_client also exposes when each counter/histogram series was created
+    created: set[str] = set()  # prometheus_client also exposes when each counter/histogram series was created
     for metric in live.real.app_metrics:
-        for series, labels in metric.series_names().items():
-            declared[series] = set(labels) | {"job", "instance"}
+        for series_name, label_names in metric.series_names().items():
+            declared[series_name] = set(label_names) | {"job", "instance"}
         if metric.kind is not MetricKind.GAUGE:
             created.add(metric.name.removesuffix("_total") + "_created")
     stored = live.prom.query(f'{{job="{APP_JOB}"}}')
@@ -120,13 +120,13 @@ def test_targets_up_and_app_metrics_declared(live: LiveStack) -> None:
         by_name.setdefault(sample["metric"]["__name__"], []).append(sample["metric"])
 
     # Every application series Prometheus holds is declared, with exactly the declared labels.
-    for name, series in by_name.items():
+    for name, stored_series in by_name.items():
         if not name.startswith(("http_", "sergas_")):
             continue  # up/scrape_* of Prometheus, process_/python_ of prometheus_client
         if name in created:
             continue
         assert name in declared, f"Prometheus stores undeclared application series {name}"
-        for labels in series:
+        for labels in stored_series:
             assert set(labels) - {"__name__"} == declared[name], f"{name} carries {sorted(labels)}"
 
     # What the app recorded arrived under the declared names, label values included.
