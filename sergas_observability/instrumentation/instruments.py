@@ -24,6 +24,7 @@ import itertools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -50,7 +51,9 @@ Values = tuple[Any, ...]
 class _Internal:
     """The instrumentation's own metrics, one pair per registry."""
 
-    _by_registry: ClassVar[dict[int, _Internal]] = {}
+    # Held weakly: a registry's id() may be reused once it is gone.
+    _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, _Internal]] = weakref.WeakKeyDictionary()
+    _unregistered: ClassVar[_Internal | None] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, registry: CollectorRegistry | None) -> None:
@@ -70,11 +73,14 @@ class _Internal:
 
     @classmethod
     def of(cls, registry: CollectorRegistry | None) -> _Internal:
-        key = id(registry)
         with cls._lock:
-            internal = cls._by_registry.get(key)
+            if registry is None:  # instruments registered nowhere share one unregistered pair
+                if cls._unregistered is None:
+                    cls._unregistered = cls(None)
+                return cls._unregistered
+            internal = cls._by_registry.get(registry)
             if internal is None:
-                internal = cls._by_registry[key] = cls(registry)
+                internal = cls._by_registry[registry] = cls(registry)
             return internal
 
     def failed(self, metric: str, operation: str, exc: BaseException) -> None:
