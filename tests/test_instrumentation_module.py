@@ -63,6 +63,7 @@ def test_one_documented_instrument_per_application_metric(stack):
     [
         (Label(name="class"), "label 'class' is a Python keyword"),
         (Label(name="kind", values=("a", "__overflow__")), "may not declare '__overflow__'"),
+        (Label(name="amount"), "label 'amount' would clash with a name the generated methods use"),
     ],
 )
 def test_what_python_cannot_express_is_a_definition_error(label, message):

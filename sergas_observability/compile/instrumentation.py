@@ -56,6 +56,10 @@ _KINDS: dict[MetricKind, tuple[str, str, tuple[tuple[str, str, bool, str], ...]]
 }
 
 
+# Names the generated methods use besides the labels: a label may not shadow them.
+_METHOD_NAMES = frozenset({"self", "amount", "value", "Exception"})
+
+
 def module_name(stack: Stack) -> str:
     """The import name of the generated module: '<stack name>_metrics'."""
     return re.sub(r"\W", "_", stack.name.lower()) + "_metrics"
@@ -103,6 +107,8 @@ def check_metric(metric: Metric) -> None:
     for label in metric.labels:
         if keyword.iskeyword(label.name):
             raise metric.fail("labels", f"label '{label.name}' is a Python keyword and cannot be a keyword argument")
+        if label.name in _METHOD_NAMES:
+            raise metric.fail("labels", f"label '{label.name}' would clash with a name the generated methods use ({', '.join(sorted(_METHOD_NAMES))})")
         if label.values and OVERFLOW_VALUE in label.values:
             raise metric.fail("labels", f"label '{label.name}' may not declare '{OVERFLOW_VALUE}': the guard records stray values under it")
 
