@@ -192,3 +192,11 @@ def test_the_sergas_definitions_lint_without_errors(stack):
     assert len(report.latency) == len(stack.alerts)
     p0 = [f for f in report.latency if f.severity == "P0"]
     assert p0 and all(f.total <= 300 for f in p0)  # the seed's "alert latency < 5 min"
+
+
+def test_the_readme_lists_every_rule():
+    readme = (ROOT / "README.md").read_text()
+    from sergas_observability.lint import RULES
+
+    missing = [rule for rule in RULES if f"`{rule}`" not in readme]
+    assert not missing

@@ -20,11 +20,15 @@ A recording rule's series carry the labels its expression yields (inferred by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..model import BlackboxProbe, Environment, Metric, MetricKind, ScrapeJob, Stack, duration_seconds
 from ..model.stack import BUILTIN_SERIES
 
 Labels = frozenset[str]
+
+# Durations are re-read for every selector of every alert in every environment.
+seconds = lru_cache(maxsize=256)(duration_seconds)
 
 # Kinds a series can have; the counter-like ones may be rate()d.
 COUNTER_LIKE = frozenset({"counter", "histogram_bucket", "histogram_sum", "histogram_count", "summary_sum", "summary_count"})
@@ -122,9 +126,9 @@ class Catalog:
 
     def scrape_seconds(self, series: Series, env: Environment, job: str | None = None) -> float:
         """The longest scrape interval, in `env`, of the jobs yielding `series` (only `job` when given)."""
-        default = duration_seconds(env.scrape_interval)
+        default = seconds(env.scrape_interval)
         intervals = [
-            duration_seconds(j.interval) if j.interval else default
+            seconds(j.interval) if j.interval else default
             for j in series.jobs
             if env.name in j.targets and job in (None, j.name)
         ]

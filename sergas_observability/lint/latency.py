@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import promql_parser as pp
 
-from ..model import Alert, Environment, RecordingRule, Stack, duration_seconds, format_duration
+from ..model import Alert, Environment, RecordingRule, Stack, format_duration
 from ..promql import functions as fn
-from .catalog import Catalog, job_matcher
+from .catalog import Catalog, job_matcher, seconds
 from .findings import Finding, LatencyFigure, finding
 
 
@@ -84,19 +84,19 @@ class LatencyModel:
 
     def _selector(self, node: pp.VectorSelector, env: Environment, depth: int) -> _Lag:
         series = self.catalog.get(node.name or "")
-        default_scrape = duration_seconds(env.scrape_interval)
+        default_scrape = seconds(env.scrape_interval)
         if series is None:
             return _Lag(default_scrape, 0.0, 0.0)
         rule = series.recorded_by
         if isinstance(rule, RecordingRule) and rule.record in self.rule_trees:
             inner = self.lag(self.rule_trees[rule.record], env, depth + 1)
-            interval = duration_seconds(rule.interval or env.evaluation_interval)
+            interval = seconds(rule.interval or env.evaluation_interval)
             return _Lag(inner.scrape, inner.rules + interval, inner.window)
         return _Lag(self.catalog.scrape_seconds(series, env, job_matcher(node)), 0.0, 0.0)
 
     def figure(self, alert: Alert, tree: pp.Expr) -> LatencyFigure:
         severity = self.stack.severity(alert.severity)
-        budget = duration_seconds(severity.latency_budget) if severity.latency_budget else None
+        budget = seconds(severity.latency_budget) if severity.latency_budget else None
         figures = []
         for env in self.stack.environments:
             lag = self.lag(tree, env)
@@ -106,10 +106,10 @@ class LatencyModel:
                     severity=alert.severity,
                     environment=env.name,
                     scrape=lag.scrape,
-                    evaluation=duration_seconds(env.evaluation_interval) + lag.rules,
+                    evaluation=seconds(env.evaluation_interval) + lag.rules,
                     window=lag.window,
-                    for_=duration_seconds(alert.for_),
-                    group_wait=duration_seconds(severity.group_wait),
+                    for_=seconds(alert.for_),
+                    group_wait=seconds(severity.group_wait),
                     budget=budget,
                 )
             )
