@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import promql_parser as pp
 
-from ..model import Alert, Stack, duration_seconds
+from ..model import Alert, Stack, duration_seconds, format_duration
 from ..model.stack import did_you_mean
 from ..promql import functions as fn
 from .catalog import Catalog
@@ -63,8 +63,8 @@ def check_alert(
     evaluation = max(duration_seconds(env.evaluation_interval) for env in stack.environments)
     if 0 < for_seconds < evaluation:
         emit(finding("alert/for-below-evaluation", alert, "for",
-                     f"for {alert.for_} is shorter than the evaluation interval ({stack.environments[0].evaluation_interval}"
-                     " or more): it waits one whole evaluation anyway"))
+                     f"for {alert.for_} is shorter than the evaluation interval ({format_duration(evaluation)}): "
+                     "the alert waits one whole evaluation anyway"))
     if alert.dashboard is None:
         emit(finding("alert/no-dashboard", alert, "dashboard",
                      "no dashboard: the on-call gets no link to the graphs behind the alert"))
@@ -78,7 +78,7 @@ def _templates(alert: Alert) -> Iterator[tuple[str, str]]:
 
 
 def _label_refs(text: str) -> list[str]:
-    refs = []
+    refs: list[str] = []
     for action in re.findall(r"\{\{(.*?)\}\}", text, flags=re.S):
         refs.extend(a or b for a, b in _LABEL_REF.findall(action))
     return refs

@@ -62,7 +62,7 @@ def check_compiled(stack: Stack, documents: dict[str, Any], emit: Callable[[Find
             emit(finding("dashboard/datasource-variable", dashboard, None,
                          f"the compiled dashboard has no variable '{DATASOURCE_VARIABLE}' of type datasource"))
         for item in _panels(doc):
-            definition: Dashboard | Panel = panels.get(item.get("title"), dashboard)
+            definition: Dashboard | Panel = panels.get(str(item.get("title")), dashboard)
             owners = (dashboard,) if definition is not dashboard else ()
             unit = item.get("fieldConfig", {}).get("defaults", {}).get("unit")
             if not unit:

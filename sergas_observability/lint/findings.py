@@ -7,7 +7,8 @@ are kept and listed, never dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field  # `field` is also a Finding attribute
 from typing import Literal
 
 from ..model import Definition
@@ -69,7 +70,7 @@ class Finding:
     level: Level = "error"
     silenced: str | None = None  # the written reason, when a lint_ignore silenced it
     # The definitions whose lint_ignore may silence this finding (a panel's dashboard too).
-    owners: tuple[Definition, ...] = field(default=(), repr=False, compare=False)
+    owners: tuple[Definition, ...] = dc_field(default=(), repr=False, compare=False)
 
     def key(self) -> tuple[str, str, str, str]:
         return (self.where, self.field or "", self.rule, self.message)
@@ -119,8 +120,8 @@ class LatencyFigure:
 
 @dataclass
 class Report:
-    findings: list[Finding] = field(default_factory=list)
-    latency: list[LatencyFigure] = field(default_factory=list)
+    findings: list[Finding] = dc_field(default_factory=list)
+    latency: list[LatencyFigure] = dc_field(default_factory=list)
 
     @property
     def active(self) -> list[Finding]:

@@ -117,9 +117,7 @@ class LatencyModel:
 
 
 def _range(node: object) -> float:
-    if isinstance(node, pp.MatrixSelector):
-        return node.range.total_seconds()
-    if isinstance(node, pp.SubqueryExpr):
+    if isinstance(node, (pp.MatrixSelector, pp.SubqueryExpr)) and node.range is not None:
         return node.range.total_seconds()
     return 0.0
 

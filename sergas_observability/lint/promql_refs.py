@@ -273,7 +273,7 @@ class ExpressionChecker:
         self._check_labels(labels, inner.labels, f"{op} {'without' if without else 'by'} ({', '.join(labels)})")
         if op in fn.SELECTING_AGGREGATIONS:
             return Out(inner.labels)
-        extra = frozenset()
+        extra: Labels = frozenset()
         if op == "count_values" and isinstance(node.param, pp.StringLiteral):
             extra = frozenset({node.param.val})
         if without:
