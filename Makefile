@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-TOOLS  := promtool amtool prometheus prometheus-alertmanager
+TOOLS  := promtool amtool prometheus prometheus-alertmanager docker-compose
 
 .PHONY: help generate check lint test e2e tools venv bench clean grafana-schema
 
@@ -19,15 +19,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv with the package and its dependencies
 
-tools: ## install promtool, amtool and the servers when missing (apt-get, as root)
+tools: ## install promtool, amtool, the servers and docker-compose when missing (apt-get, as root)
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing prometheus and prometheus-alertmanager (missing:$$missing)"; \
-	    apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	    echo "installing prometheus, prometheus-alertmanager and docker-compose (missing:$$missing)"; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager docker-compose >/dev/null; \
 	  else \
 	    echo "error: missing$$missing. Install them with:" >&2; \
-	    echo "  sudo apt-get install -y --no-install-recommends prometheus prometheus-alertmanager" >&2; \
+	    echo "  sudo apt-get install -y --no-install-recommends prometheus prometheus-alertmanager docker-compose" >&2; \
 	    exit 1; \
 	  fi; \
 	fi
