@@ -49,8 +49,14 @@ def generate(definitions: str, out_dir: Path, check: bool) -> None:
     from .compile import compile_stack
     from .output import diff_tree, render_all, write_tree
 
+    from .model import DefinitionError
+
     stack = _load(definitions)
-    files = render_all(compile_stack(stack))
+    try:
+        files = render_all(compile_stack(stack))
+    except DefinitionError as exc:  # a check only a compiler can make (e.g. a Thanos group name)
+        click.echo(f"error: {exc.one_line()}", err=True)
+        sys.exit(EXIT_DEFINITIONS)
     if check:
         diff = diff_tree(files, out_dir)
         if diff:

@@ -208,3 +208,26 @@ def test_the_replay_catches_unscoped_rules(stack, tree, tmp_path):
     findings = _replay(tree, tmp_path, rules, production, staging)
     failed = {name for name in (t["name"] for t in _replayed_tests(tree, production, staging)) if any(name in f.message for f in findings)}
     assert len(failed) >= 3, findings  # several alerts mix environments when unscoped
+
+
+def test_the_cli_reports_an_unknown_group_in_one_line(tmp_path):
+    """A mistake only a compiler can see still gives one line and exit code 2."""
+    import subprocess
+    import sys
+
+    (tmp_path / "thanos_defs.py").write_text(
+        "from definitions import stack as base\n"
+        "from sergas_observability.model import Stack\n"
+        "from sergas_observability.model.platforms import ThanosSettings\n"
+        "fields = {name: getattr(base, name) for name in type(base).model_fields}\n"
+        "stack = Stack(**{**fields, 'thanos': ThanosSettings(partial_response={'sergas-alertz': 'warn'})})\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "sergas_observability.cli", "generate", "--definitions", "thanos_defs", "--out", str(tmp_path / "out")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Thanos" in lines[0] and "partial_response" in lines[0] and "sergas-alertz" in lines[0]
+    assert not (tmp_path / "out").exists()
