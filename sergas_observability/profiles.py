@@ -48,16 +48,41 @@ def _paging_environment(stack: Stack) -> Environment:
     return next((env for env in stack.environments if env.paging), stack.environments[0])
 
 
-def _deployments(stack: Stack) -> dict[str, Any]:
-    """Deployment settings that name an environment, re-aimed at the profile's only one."""
+def _deployments(stack: Stack, env_name: str) -> dict[str, Any]:
+    """Deployment settings that name environments, re-aimed at the profile's only one."""
     changes: dict[str, Any] = {}
     compose = getattr(stack, "compose", None)
     if compose is not None:
-        changes["compose"] = _derive(compose, environment=E2E_ENV)
+        changes["compose"] = _derive(compose, environment=env_name)
     kubernetes = getattr(stack, "kubernetes", None)
     if kubernetes is not None and kubernetes.namespaces:
-        changes["kubernetes"] = _derive(kubernetes, namespaces={})
+        kept = {env: ns for env, ns in kubernetes.namespaces.items() if env == env_name}
+        changes["kubernetes"] = _derive(kubernetes, namespaces=kept)
     return changes
+
+
+def only(stack: Stack, env_name: str) -> Stack:
+    """`stack` as deployed in one of its environments, unchanged otherwise.
+
+    Per-environment figures (the lint's latency budget, say) then describe
+    that environment rather than the worst of all.
+    """
+    names = [env.name for env in stack.environments]
+    if env_name not in names:
+        raise stack.fail("environments", f"no environment '{env_name}' (known: {', '.join(names)})")
+    return _derive(
+        stack,
+        environments=tuple(env for env in stack.environments if env.name == env_name),
+        scrape_jobs=tuple(
+            _derive(job, targets={env_name: job.targets[env_name]}) for job in stack.scrape_jobs if env_name in job.targets
+        ),
+        probes=tuple(
+            _derive(probe, targets={env_name: probe.targets[env_name]}, exporter_address={env_name: probe.exporter_address[env_name]})
+            for probe in stack.probes
+            if env_name in probe.targets
+        ),
+        **_deployments(stack, env_name),
+    )
 
 
 def e2e(
@@ -126,8 +151,8 @@ def e2e(
         severities=tuple(severities),
         alerts=tuple(alerts),
         recording_rules=recording,
-        **_deployments(stack),
+        **_deployments(stack, E2E_ENV),
     )
 
 
-__all__ = ["E2E_ENV", "e2e"]
+__all__ = ["E2E_ENV", "e2e", "only"]

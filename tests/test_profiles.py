@@ -84,3 +84,14 @@ def test_promtool_and_amtool_accept_the_profile(profile: Stack, tmp_path: Path) 
     write_tree(render_all(documents), tmp_path / "out")
     assert toolchain.check_config(tmp_path / "out/prometheus/e2e/prometheus.yml") == []
     assert toolchain.check_alertmanager(tmp_path / "out/alertmanager/e2e/alertmanager.yml") == []
+
+
+def test_only_one_environment_compiles_as_before(stack: Stack) -> None:
+    production = _production(stack)
+    alone = profiles.only(stack, "production")
+    assert [env.name for env in alone.environments] == ["production"]
+    assert prometheus.config(alone, production) == prometheus.config(stack, production)
+    assert alertmanager.config(alone, production) == alertmanager.config(stack, production)
+    assert rules.compile(alone) == rules.compile(stack)
+    with pytest.raises(DefinitionError, match="no environment 'prod'"):
+        profiles.only(stack, "prod")

@@ -9,7 +9,6 @@ Every process is stopped in the fixture's `finally`, also when a test fails.
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -184,21 +183,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for t in TIMINGS:
         write(f"{t.scenario:<26} {t.alert:<24} {t.event:<44} {t.seconds:>7.1f}s")
     try:
+        from sergas_observability.lint.latency import breakdown
         from sergas_observability.loader import load_stack
 
-        real = static_budgets(load_stack("definitions", Path(__file__).resolve().parents[2]))
+        real = static_budgets(profiles.only(load_stack("definitions", Path(__file__).resolve().parents[2]), "production"))
         e2e = static_budgets(PROFILES[0]) if PROFILES else {}
     except ImportError as exc:  # the lint's latency model is not there
         write(f"(static budgets unavailable: {exc})")
         return
     write("")
-    write("static worst case (lint latency model: scrape + evaluation + window + for + group_wait):")
-    write(f"  {'alert':<24} {'e2e profile':>12} {'production':>12} {'budget':>8}")
+    write("static worst case (the lint's latency model: scrape + evaluation + window + for + group_wait):")
+    write(f"  {'alert':<24} {'e2e profile':>11} {'production':>10} {'budget':>7}  production terms")
     for name in dict.fromkeys(t.alert for t in TIMINGS):
         if name in real:
             figure = real[name]
             quick = f"{e2e[name].total:.0f}s" if name in e2e else "-"
-            write(f"  {name:<24} {quick:>12} {figure.total:>11.0f}s {figure.budget or 0:>7.0f}s")
-    out = Path(str(terminalreporter.config.rootpath)) / ".pytest_cache" / "e2e-timings.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps([t.__dict__ for t in TIMINGS], indent=2))
+            budget = f"{figure.budget:.0f}s" if figure.budget else "-"
+            write(f"  {name:<24} {quick:>11} {figure.total:>9.0f}s {budget:>7}  {breakdown(figure)}")
