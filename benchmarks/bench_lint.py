@@ -14,6 +14,12 @@ Each figure is a ratio measured in the same run (best of several repeats):
    until the rule file dominates.
 
 Run from the repository root (it loads definitions/).
+
+Three runs on the 2-core development VM (load 2-3 from parallel test runs):
+the Python passes are 11-28 % of the whole lint on the Sergas stack (the
+rest is the one promtool process); at 1,001 alerts and 100 dashboards (size
+x37.8) the Python passes grow x28 to x52 and the whole lint x13 to x29,
+about 1-1.5 s: linear in the number of expressions, no quadratic step.
 """
 
 from __future__ import annotations
