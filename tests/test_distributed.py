@@ -53,6 +53,8 @@ def test_printing_an_expression_changes_nothing(stack, tree):
     for expr in _every_expression(stack, tree):
         printed = to_text(promql_parser.parse(expr))
         assert str(promql_parser.parse(printed)) == str(promql_parser.parse(expr)), expr
+        laid_out = scope(expr, {})  # long ones broken over lines: same expression
+        assert str(promql_parser.parse(laid_out)) == str(promql_parser.parse(expr)), expr
 
 
 def test_scoping_adds_the_matcher_to_every_selector(stack, tree):

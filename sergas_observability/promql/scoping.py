@@ -26,10 +26,29 @@ from . import parse
 _MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 
 
+# Longer expressions are broken before each top-level binary operator.
+WIDTH = 100
+
+
 def scope(expr: str, labels: Mapping[str, str]) -> str:
     """`expr` with `label="value"` added to every vector selector."""
     extra = "".join(f",{name}={_quote(value)}" for name, value in sorted(labels.items()))
-    return _print(parse(expr), extra)
+    return _layout(parse(expr), extra)
+
+
+def _layout(node: P.Expr, extra: str) -> str:
+    # `a or b or c` parses as ((a or b) or c): walk down the left spine, one
+    # operand per line, so a long rule reads (and diffs) like the original.
+    text = _print(node, extra)
+    if len(text) <= WIDTH or not isinstance(node, P.BinaryExpr):
+        return text
+    return f"{_layout(node.lhs, extra)}\n{_operator(node)} {_print(node.rhs, extra)}"
+
+
+def _operator(node: P.BinaryExpr) -> str:
+    """`/`, `> bool`, `* on (job) group_left (tier)`, ..."""
+    modifier = str(node.modifier) if node.modifier is not None else ""
+    return f"{node.op} {modifier}".strip()
 
 
 def to_text(node: P.Expr) -> str:
@@ -98,9 +117,7 @@ def _print(node: P.Expr, extra: str) -> str:
         param = f"{_print(node.param, extra)}, " if node.param is not None else ""
         return f"{node.op}{modifier} ({param}{_print(node.expr, extra)})"
     if isinstance(node, P.BinaryExpr):
-        modifier = str(node.modifier) if node.modifier is not None else ""
-        op = f"{node.op} {modifier}".strip()
-        return f"{_print(node.lhs, extra)} {op} {_print(node.rhs, extra)}"
+        return f"{_print(node.lhs, extra)} {_operator(node)} {_print(node.rhs, extra)}"
     if isinstance(node, P.ParenExpr):
         return f"({_print(node.expr, extra)})"
     if isinstance(node, P.UnaryExpr):
