@@ -115,6 +115,26 @@ def test_compiled_dashboard_checks_catch_a_broken_compiler_output():
     }
 
 
+def test_notification_templates_are_rendered_by_amtool():
+    from sergas_observability.compile import alertmanager
+
+    s = stack()
+    documents = alertmanager.compile(s)
+    assert lint_stack(s, documents=documents).findings == []
+    slack = next(
+        c for doc in documents.values() for r in doc["receivers"] if r["name"] == "slack" for c in r["slack_configs"]
+    )
+    slack["title"] = "[{{ .Status | toUpperr }}] {{ .CommonLabels.alertname }}"
+    slack["text"] = "{{ range .Alerts }}{{ .Annotation.summary }}{{ end }}"
+    found = sorted((f.rule, f.where, f.field, f.message) for f in lint_stack(s, documents=documents).active)
+    assert [(rule, where, field) for rule, where, field, _ in found] == [
+        ("routing/notification-template", "Receiver 'slack'", "slack_configs.text"),
+        ("routing/notification-template", "Receiver 'slack'", "slack_configs.title"),
+    ]
+    assert 'function "toUpperr" not defined' in found[1][3]
+    assert "can't evaluate field Annotation" in found[0][3]
+
+
 def test_a_silenced_finding_is_kept_and_listed_with_its_reason():
     report = lint_stack(with_alert(dashboard=None, lint_ignore={"alert/no-dashboard": "the runbook links the graphs"}))
     assert report.active == []

@@ -19,16 +19,18 @@ from .dashboards import check_compiled, check_definition
 from .expressions import Analysis
 from .findings import RULES, Finding, LatencyFigure, Report
 from .latency import LatencyModel, check_latency
+from .notifications import check_notification_templates
 from .promql_refs import Out
 from .silences import apply_silences
 from .templates import check_with_promtool
 
 
 def lint_stack(stack: Stack, *, promtool: bool = True, documents: dict[str, Any] | None = None) -> Report:
-    """Lint `stack`. `promtool=False` skips the promtool pass (templates, promtool-only syntax).
+    """Lint `stack`. `promtool=False` skips the passes that run promtool and amtool.
 
-    `documents` are the compiled outputs (default: the Grafana compiler's),
-    used for the checks on the dashboard JSON.
+    `documents` are the compiled outputs (default: the Grafana and
+    Alertmanager compilers'), for the checks on dashboard JSON and on the
+    receivers' notification templates.
     """
     found: list[Finding] = []
     emit = found.append
@@ -59,10 +61,12 @@ def lint_stack(stack: Stack, *, promtool: bool = True, documents: dict[str, Any]
     for dashboard in stack.dashboards:
         check_definition(dashboard, panel_outputs, emit)
     if documents is None:
-        from ..compile import grafana
+        from ..compile import alertmanager, grafana
 
-        documents = grafana.compile(stack)
+        documents = {**grafana.compile(stack), **alertmanager.compile(stack)}
     check_compiled(stack, documents, emit)
+    if promtool:
+        check_notification_templates(stack, documents, emit)
 
     findings = _dedupe(apply_silences(stack, found))
     return Report(findings=findings, latency=figures)

@@ -48,6 +48,8 @@ RULES: dict[str, tuple[Level, str]] = {
     "dashboard/rate-interval": ("warning", "a rate window on a dashboard that is not $__rate_interval"),
     "dashboard/legend-label": ("error", "a legend {{label}} the query's series do not carry"),
     "dashboard/undefined-variable": ("error", "a query uses a $variable the dashboard does not define"),
+    # routing
+    "routing/notification-template": ("error", "amtool cannot render a receiver's notification template"),
     # latency budget
     "latency/over-budget": ("error", "worst-case notification latency over the severity's budget"),
     # the silences themselves
