@@ -6,6 +6,7 @@ Each module compiles one target format and exposes `compile(stack) -> dict`.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from ..model import Stack
@@ -13,7 +14,7 @@ from . import alertmanager, grafana, instrumentation, prometheus, rule_tests, ru
 from . import compose, distributed, kubernetes
 
 
-COMPILERS = (prometheus, rules, rule_tests, alertmanager, grafana, instrumentation)
+COMPILERS: tuple[ModuleType, ...] = (prometheus, rules, rule_tests, alertmanager, grafana, instrumentation)
 # Packagers re-serve the output of the compilers above (kubernetes, Thanos/Mimir, docker-compose).
 COMPILERS += (kubernetes, distributed, compose)
 

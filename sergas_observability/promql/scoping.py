@@ -108,6 +108,7 @@ def _print(node: P.Expr, extra: str) -> str:
         vs = node.vector_selector
         return f"{_selector(vs, extra)}[{_duration(node.range)}]" + _modifiers(vs)
     if isinstance(node, P.SubqueryExpr):
+        assert node.range is not None  # a subquery always has its range
         step = _duration(node.step) if node.step is not None else ""
         return f"{_print(node.expr, extra)}[{_duration(node.range)}:{step}]" + _modifiers(node)
     if isinstance(node, P.Call):
