@@ -44,7 +44,7 @@ def stack_file(tree) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def env(stack):
-    return next(e for e in stack.environments if e.name == stack.compose.environment)
+    return compose.environment(stack)
 
 
 def test_docker_compose_accepts_the_file(tree):
@@ -169,3 +169,13 @@ def test_an_unknown_blackbox_module_is_named_in_the_error(stack, env):
     with pytest.raises(DefinitionError) as error:
         compose.blackbox_config([probe])
     assert "BlackboxProbe 'odd'" in str(error.value) and "module" in str(error.value) and "http_3xx" in str(error.value)
+
+
+def test_an_unknown_compose_environment_is_named_in_the_error(stack):
+    from sergas_observability.model import Stack
+    from sergas_observability.model.platforms import ComposeSettings
+
+    fields = {name: getattr(stack, name) for name in type(stack).model_fields}
+    with pytest.raises(DefinitionError) as error:
+        Stack(**{**fields, "compose": ComposeSettings(environment="prodution")})
+    assert "Compose" in str(error.value) and "environment" in str(error.value) and "did you mean 'production'" in str(error.value)

@@ -286,3 +286,20 @@ def test_kustomization_lists_every_resource(stack, tree):
         kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
         assert kustomization["kind"] == "Kustomization"
         assert kustomization["resources"] == sorted(p.name for p in folder.glob("*.yml"))
+
+
+def test_namespaces_name_known_environments_and_take_effect(stack):
+    from sergas_observability.model import DefinitionError, Stack
+    from sergas_observability.model.platforms import KubernetesSettings
+
+    fields = {name: getattr(stack, name) for name in type(stack).model_fields}
+    with pytest.raises(DefinitionError) as error:
+        Stack(**{**fields, "kubernetes": KubernetesSettings(namespaces={"prod": "monitoring"})})
+    assert "Kubernetes" in str(error.value) and "namespaces" in str(error.value) and "'prod'" in str(error.value)
+    with pytest.raises(DefinitionError):
+        KubernetesSettings(namespaces={"production": "Not_A_Namespace"})
+    custom = Stack(**{**fields, "kubernetes": KubernetesSettings(namespaces={"production": "monitoring"}, labels={"release": "kps"})})
+    documents = kubernetes.compile(custom)
+    production = [d for p, d in documents.items() if p.startswith("kubernetes/production/") and "metadata" in d]
+    assert production and all(d["metadata"]["namespace"] == "monitoring" for d in production)
+    assert all(d["metadata"]["labels"]["release"] == "kps" for d in production)

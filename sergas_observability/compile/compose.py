@@ -65,12 +65,18 @@ POSTGRES_SECRET = "postgres-exporter-password"
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    env = next(e for e in stack.environments if e.name == stack.compose.environment)
+    env = environment(stack)
     probes = [p for p in stack.probes if env.name in p.targets]
     return {
         f"{DIR}/docker-compose.yml": compose_file(stack, env, probes),
         f"{DIR}/blackbox.yml": blackbox_config(probes),
     }
+
+
+def environment(stack: Stack) -> Environment:
+    """The environment the compose stack runs (default: the first one declared)."""
+    wanted = stack.compose.environment or stack.environments[0].name
+    return next(e for e in stack.environments if e.name == wanted)
 
 
 def blackbox_config(probes: list[BlackboxProbe]) -> dict[str, Any]:

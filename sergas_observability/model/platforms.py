@@ -95,11 +95,12 @@ class ComposeSettings(Definition):
 
     Pick the environment whose scrape targets are the compose service names
     (node-exporter:9100, ...); its Prometheus config, retention, Alertmanager
-    config and receiver secrets are the ones the stack mounts.
+    config and receiver secrets are the ones the stack mounts. None means the
+    first environment the Stack declares.
     """
 
     kind_name = "Compose"
-    environment: str = "development"
+    environment: str | None = None
     # The compose network the application's own stack joins, so `app:9090` resolves.
     network: str = "sergas"
     # Where the exporters find the databases (credentials come from secret files).
@@ -122,5 +123,5 @@ def check_platforms(kubernetes: KubernetesSettings, compose: ComposeSettings, en
     for env in kubernetes.namespaces:
         if env not in environments:
             raise kubernetes.fail("namespaces", f"unknown environment '{env}'" + did_you_mean(env, environments))
-    if compose.environment not in environments:
+    if compose.environment is not None and compose.environment not in environments:
         raise compose.fail("environment", f"unknown environment '{compose.environment}'" + did_you_mean(compose.environment, environments))
