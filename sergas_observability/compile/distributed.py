@@ -37,9 +37,9 @@ SCOPE_LABEL = "env"
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    check_partial_response(stack)
-    documents: dict[str, Any] = {}
     groups = rule_groups(stack)
+    check_partial_response(stack, {group["name"] for _, group in groups})
+    documents: dict[str, Any] = {}
     for env in stack.environments:
         by_file: dict[str, list[dict[str, Any]]] = {}
         for stem, group in groups:
@@ -50,8 +50,7 @@ def compile(stack: Stack) -> dict[str, Any]:
     return documents
 
 
-def check_partial_response(stack: Stack) -> None:
-    names = {group["name"] for _, group in rule_groups(stack)}
+def check_partial_response(stack: Stack, names: set[str]) -> None:
     for name in stack.thanos.partial_response:
         if name not in names:
             known = ", ".join(sorted(names))
