@@ -194,43 +194,46 @@ def test_p0_error_rate_pages_inhibits_lower_severity_and_resolves(live: LiveStac
     lower = live.alert(inhibited_name)
     assert lower.service == live.alert(name).service and lower.severity in live.real.severity("P0").inhibits
 
-    with live.traffic(per_second=10):
-        # 1. Every 4th request fails: 25% 5xx, over the 5% threshold.
-        start = time.monotonic()
-        live.control("errors", every=4)
-        notes = wait_delivered(live, name, "firing", receivers, start)
-        record(scenario, name, "5xx injected -> delivered", start, notes)
-        check_notified_alert(live, notes, name, value=None)
+    try:
+        with live.traffic(per_second=10):
+            # 1. Every 4th request fails: 25% 5xx, over the 5% threshold.
+            start = time.monotonic()
+            live.control("errors", every=4)
+            notes = wait_delivered(live, name, "firing", receivers, start)
+            record(scenario, name, "5xx injected -> delivered", start, notes)
+            check_notified_alert(live, notes, name, value=None)
 
-        # 2. While it fires, a P1 of the same service is held back by Alertmanager.
-        start = time.monotonic()
-        inc(live, "sergas_sse_disconnects_total", 100, stream="approvals", reason="timeout")
-        (source,) = live.am.alerts(name)
+            # 2. While it fires, a P1 of the same service is held back by Alertmanager.
+            start = time.monotonic()
+            inc(live, "sergas_sse_disconnects_total", 100, stream="approvals", reason="timeout")
+            (source,) = live.am.alerts(name)
 
-        def inhibited() -> dict[str, Any] | None:
-            found = [a for a in live.am.alerts(inhibited_name) if a["status"]["inhibitedBy"]]
-            return found[0] if found else None
+            def inhibited() -> dict[str, Any] | None:
+                found = [a for a in live.am.alerts(inhibited_name) if a["status"]["inhibitedBy"]]
+                return found[0] if found else None
 
-        held = wait_for(f"{inhibited_name} to be inhibited in Alertmanager", inhibited, DELIVERY_TIMEOUT)
-        TIMINGS.append(Timing(scenario, inhibited_name, "disconnects injected -> inhibited", time.monotonic() - start))
-        assert held["status"]["state"] == "suppressed"
-        assert held["status"]["inhibitedBy"] == [source["fingerprint"]]
-        assert held["labels"]["severity"] == "P1"
-        # Give it the time it would have needed to be notified, then check nobody was.
-        time.sleep(3 * SETTLE)
-        assert live.recorder.received(inhibited_name, "firing", start) == {}
-        # More open streams bring the abnormal-disconnect ratio down: the P1 ends before the P0 does.
-        inc(live, "sergas_sse_connections_active", 1_000_000, stream="approvals")
-        wait_for(f"{inhibited_name} to end in Prometheus", lambda: not live.prom.alerts(inhibited_name), DELIVERY_TIMEOUT)
+            held = wait_for(f"{inhibited_name} to be inhibited in Alertmanager", inhibited, DELIVERY_TIMEOUT)
+            TIMINGS.append(Timing(scenario, inhibited_name, "disconnects injected -> inhibited", time.monotonic() - start))
+            assert held["status"]["state"] == "suppressed"
+            assert held["status"]["inhibitedBy"] == [source["fingerprint"]]
+            assert held["labels"]["severity"] == "P1"
+            # Give it the time it would have needed to be notified, then check nobody was.
+            time.sleep(3 * SETTLE)
+            assert live.recorder.received(inhibited_name, "firing", start) == {}
+            # More open streams bring the abnormal-disconnect ratio down: the P1 ends before the P0 does.
+            inc(live, "sergas_sse_connections_active", 1_000_000, stream="approvals")
+            wait_for(f"{inhibited_name} to end in Prometheus", lambda: not live.prom.alerts(inhibited_name), DELIVERY_TIMEOUT)
 
-        # 3. Recovery: errors stop, and healthy traffic brings the 2m error ratio under 5%.
-        start = time.monotonic()
-        stats = live.control("errors", every=0)
-        live.requests(30 * stats["failed"])
-        expected = {r for r in receivers if _sends_resolved(live, r)}
-        assert expected == {"pagerduty", "slack"}  # e-mail is configured without resolved notifications
-        notes = wait_delivered(live, name, "resolved", expected, start)
-        record(scenario, name, "errors stopped -> resolved delivered", start, notes)
+            # 3. Recovery: errors stop, and healthy traffic brings the 2m error ratio under 5%.
+            start = time.monotonic()
+            stats = live.control("errors", every=0)
+            live.requests(30 * stats["failed"])
+            expected = {r for r in receivers if _sends_resolved(live, r)}
+            assert expected == {"pagerduty", "slack"}  # e-mail is configured without resolved notifications
+            notes = wait_delivered(live, name, "resolved", expected, start)
+            record(scenario, name, "errors stopped -> resolved delivered", start, notes)
+    finally:  # a failure above must not leave the next scenarios facing a failing app
+        live.control("errors", every=0)
     assert live.recorder.received(inhibited_name, "firing", 0) == {}
     assert live.recorder.received(inhibited_name, "resolved", 0) == {}
 
