@@ -19,11 +19,16 @@ import pytest
 
 from sergas_observability import profiles
 from sergas_observability.compile import alertmanager, prometheus, rules
+from sergas_observability.lint import lint_stack
+from sergas_observability.lint.latency import breakdown
+from sergas_observability.loader import load_stack
 from sergas_observability.model import Alert, Environment, Stack
 from sergas_observability.output import render_all, write_tree
 
 from . import servers
 from .servers import HOST, AlertmanagerAPI, PrometheusAPI, Process, WebhookRecorder, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -169,8 +174,6 @@ def live(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
 
 def static_budgets(stack: Stack) -> dict[str, Any]:
     """The lint's worst-case latency figure per alert (scrape + evaluation + window + for + group_wait)."""
-    from sergas_observability.lint import lint_stack
-
     return {figure.alert: figure for figure in lint_stack(stack, promtool=False).latency}
 
 
@@ -182,15 +185,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     write(f"{'scenario':<26} {'alert':<24} {'event':<44} {'measured':>8}")
     for t in TIMINGS:
         write(f"{t.scenario:<26} {t.alert:<24} {t.event:<44} {t.seconds:>7.1f}s")
-    try:
-        from sergas_observability.lint.latency import breakdown
-        from sergas_observability.loader import load_stack
-
-        real = static_budgets(profiles.only(load_stack("definitions", Path(__file__).resolve().parents[2]), "production"))
-        e2e = static_budgets(PROFILES[0]) if PROFILES else {}
-    except ImportError as exc:  # the lint's latency model is not there
-        write(f"(static budgets unavailable: {exc})")
-        return
+    real = static_budgets(profiles.only(load_stack("definitions", ROOT), "production"))
+    e2e = static_budgets(PROFILES[0]) if PROFILES else {}
     write("")
     write("static worst case (the lint's latency model: scrape + evaluation + window + for + group_wait):")
     write(f"  {'alert':<24} {'e2e profile':>11} {'production':>10} {'budget':>7}  production terms")
