@@ -115,6 +115,18 @@ def test_compiled_dashboard_checks_catch_a_broken_compiler_output():
     }
 
 
+def test_queries_of_generated_dashboards_are_linted_too():
+    s = stack()
+    documents = grafana.compile(s)
+    generated = json.loads(json.dumps(next(d for d in documents.values() if isinstance(d, dict) and "panels" in d)))
+    generated["uid"] = "slo-app"
+    target = next(p for p in generated["panels"] if "targets" in p)["targets"][0]
+    target["expr"] = "sum by (rout) (rate(http_requests_total[$__rate_interval]))"
+    documents["grafana/dashboards/slo_app.json"] = generated
+    found = [(f.rule, f.where, f.field) for f in lint_stack(s, documents=documents).active]
+    assert found == [("promql/unknown-label", "Stack 'lint-test'", "dashboard 'slo-app'")]
+
+
 def test_notification_templates_are_rendered_by_amtool():
     from sergas_observability.compile import alertmanager
 

@@ -15,12 +15,13 @@ from typing import Any
 from ..model import Alert, RecordingRule, Stack
 from .alerts import check_alert
 from .catalog import Catalog
-from .dashboards import check_compiled, check_definition
+from ..promql.grafana import parseable_query
+from .dashboards import check_compiled, check_definition, generated_queries
 from .expressions import Analysis
 from .findings import RULES, Finding, LatencyFigure, Report
 from .latency import LatencyModel, check_latency
 from .notifications import check_notification_templates
-from .promql_refs import Out
+from .promql_refs import Out, Source
 from .silences import apply_silences
 from .templates import check_with_promtool
 
@@ -34,8 +35,16 @@ def lint_stack(stack: Stack, *, promtool: bool = True, documents: dict[str, Any]
     """
     found: list[Finding] = []
     emit = found.append
+    if documents is None:
+        from ..compile import alertmanager, grafana
+
+        documents = {**grafana.compile(stack), **alertmanager.compile(stack)}
     catalog = Catalog(stack)
-    analysis = Analysis(stack, catalog)
+    generated = [
+        Source(stack, f"dashboard '{uid}'", expr, parseable_query(expr), "dashboard")
+        for uid, expr in generated_queries(stack, documents)
+    ]
+    analysis = Analysis(stack, catalog, generated)
     analysis.run(emit)
 
     if promtool:
@@ -60,10 +69,6 @@ def lint_stack(stack: Stack, *, promtool: bool = True, documents: dict[str, Any]
             panel_outputs.setdefault(id(source.definition), []).append(analysis.output(source))
     for dashboard in stack.dashboards:
         check_definition(dashboard, panel_outputs, emit)
-    if documents is None:
-        from ..compile import alertmanager, grafana
-
-        documents = {**grafana.compile(stack), **alertmanager.compile(stack)}
     check_compiled(stack, documents, emit)
     if promtool:
         check_notification_templates(stack, documents, emit)

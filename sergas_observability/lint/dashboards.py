@@ -45,14 +45,30 @@ def check_definition(dashboard: Dashboard, outputs: dict[int, list[Out]], emit: 
                                  query.expr, owners=owners))
 
 
+def compiled_dashboards(documents: dict[str, Any]) -> list[dict[str, Any]]:
+    return [doc for doc in documents.values() if isinstance(doc, dict) and "panels" in doc and "uid" in doc]
+
+
+def generated_queries(stack: Stack, documents: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(dashboard uid, query) of the dashboards a compiler generates without a Dashboard
+    definition (the SLO dashboards): linted like any query, findings on the Stack."""
+    declared = {d.uid for d in stack.dashboards}
+    for doc in compiled_dashboards(documents):
+        if doc["uid"] not in declared:
+            for item in _panels(doc):
+                for target in item.get("targets", []):
+                    if target.get("expr"):
+                        yield doc["uid"], target["expr"]
+
+
 def check_compiled(stack: Stack, documents: dict[str, Any], emit: Callable[[Finding], None]) -> None:
-    """Checks on the compiled dashboard JSON, matched to the definitions by uid and panel title."""
-    compiled = {doc.get("uid"): doc for doc in documents.values() if isinstance(doc, dict) and "panels" in doc}
-    for dashboard in stack.dashboards:
-        doc = compiled.get(dashboard.uid)
-        if doc is None:
-            continue
-        panels = {panel.title: panel for panel in dashboard.panels}
+    """Checks on the compiled dashboard JSON, matched to the definitions by uid and panel title.
+
+    Generated dashboards without a definition report on the Stack."""
+    declared = {d.uid: d for d in stack.dashboards}
+    for doc in compiled_dashboards(documents):
+        dashboard: Dashboard | Stack = declared.get(doc["uid"], stack)
+        panels = {panel.title: panel for panel in dashboard.panels} if isinstance(dashboard, Dashboard) else {}
         names = [v.get("name") for v in doc.get("templating", {}).get("list", [])]
         has_datasource = any(
             v.get("type") == "datasource" and v.get("name") == DATASOURCE_VARIABLE
@@ -60,9 +76,9 @@ def check_compiled(stack: Stack, documents: dict[str, Any], emit: Callable[[Find
         )
         if not has_datasource:
             emit(finding("dashboard/datasource-variable", dashboard, None,
-                         f"the compiled dashboard has no variable '{DATASOURCE_VARIABLE}' of type datasource"))
+                         f"the compiled dashboard '{doc['uid']}' has no variable '{DATASOURCE_VARIABLE}' of type datasource"))
         for item in _panels(doc):
-            definition: Dashboard | Panel = panels.get(str(item.get("title")), dashboard)
+            definition: Dashboard | Panel | Stack = panels.get(str(item.get("title")), dashboard)
             owners = (dashboard,) if definition is not dashboard else ()
             unit = item.get("fieldConfig", {}).get("defaults", {}).get("unit")
             if not unit:

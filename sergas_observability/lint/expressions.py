@@ -60,12 +60,13 @@ def add_slo_series(stack: Stack, catalog: Catalog) -> None:
 class Analysis:
     """Parsed expressions and what each yields, filled in by `run`."""
 
-    def __init__(self, stack: Stack, catalog: Catalog):
+    def __init__(self, stack: Stack, catalog: Catalog, extra: list[Source] | None = None):
         self.stack = stack
         self.catalog = catalog
         self.trees: dict[int, promql_parser.Expr] = {}  # id(source) -> tree
         self.outputs: dict[int, Out] = {}
-        self.sources: list[Source] = list(sources(stack))
+        # `extra`: queries of generated dashboards (no definition of their own)
+        self.sources: list[Source] = list(sources(stack)) + list(extra or [])
         add_slo_series(stack, catalog)
 
     def tree(self, source: Source) -> promql_parser.Expr | None:
