@@ -14,6 +14,7 @@ from .metrics import APP_METRICS
 from .recording import RECORDING_RULES
 from .routing import RECEIVERS, SEVERITIES
 from .scraping import PROBES, SCRAPE_JOBS
+from .slos import SLOS
 
 stack = Stack(
     name="sergas",
@@ -27,5 +28,6 @@ stack = Stack(
     alerts=ALERTS,
     recording_rules=RECORDING_RULES,
     dashboards=DASHBOARDS,
+    slos=SLOS,
     grafana_url="https://grafana.sergas-agents.com",
 )

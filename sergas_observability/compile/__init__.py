@@ -10,11 +10,11 @@ from types import ModuleType
 from typing import Any
 
 from ..model import Stack
-from . import alertmanager, grafana, instrumentation, prometheus, rule_tests, rules
+from . import alertmanager, grafana, instrumentation, prometheus, rule_tests, rules, slo, slo_tests
 from . import compose, distributed, kubernetes
 
 
-COMPILERS: tuple[ModuleType, ...] = (prometheus, rules, rule_tests, alertmanager, grafana, instrumentation)
+COMPILERS: tuple[ModuleType, ...] = (prometheus, rules, rule_tests, slo, slo_tests, alertmanager, grafana, instrumentation)
 # Packagers re-serve the output of the compilers above (kubernetes, Thanos/Mimir, docker-compose).
 COMPILERS += (kubernetes, distributed, compose)
 

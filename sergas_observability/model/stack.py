@@ -15,6 +15,7 @@ from .dashboards import Dashboard
 from .environments import Environment
 from .metrics import Metric
 from .routing import Receiver, Severity
+from .slo import RECORDED_SERIES, SLO, check_references as check_slo_references
 from .platforms import ComposeSettings, KubernetesSettings, ThanosSettings, check_platforms
 from .targets import BlackboxProbe, ScrapeJob
 
@@ -60,6 +61,7 @@ class Stack(Definition):
     alerts: tuple[Alert, ...] = ()
     recording_rules: tuple[RecordingRule, ...] = ()
     dashboards: tuple[Dashboard, ...] = ()
+    slos: tuple[SLO, ...] = ()
     kubernetes: KubernetesSettings = KubernetesSettings()
     thanos: ThanosSettings = ThanosSettings()
     compose: ComposeSettings = ComposeSettings()
@@ -83,6 +85,7 @@ class Stack(Definition):
         self._check_routing()
         self._check_targets()
         self._check_references()
+        self._check_slos()
         check_platforms(self.kubernetes, self.compose, {e.name for e in self.environments})
         return self
 
@@ -127,7 +130,21 @@ class Stack(Definition):
             known.update(metric.series_names())
         for rule in self.recording_rules:
             known[rule.record] = tuple(rule.labels)
+        if self.slos:  # what the SLO compiler records is readable like any metric
+            known.update(RECORDED_SERIES)
         return known
+
+    def _check_slos(self) -> None:
+        seen: set[str] = set()
+        for slo in self.slos:
+            if slo.key in seen:
+                raise slo.fail("name", f"duplicate SLO '{slo.key}'")
+            seen.add(slo.key)
+        series = self.series_labels()
+        metrics = {m.name: m for m in self.metrics}
+        severities = {s.name for s in self.severities}
+        for slo in self.slos:
+            check_slo_references(slo, series, metrics, severities)
 
     def _check_references(self) -> None:
         known = self.series_labels()

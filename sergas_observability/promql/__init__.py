@@ -8,7 +8,9 @@ a little syntax that promtool 2.42 rejects.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import promql_parser
@@ -99,3 +101,11 @@ _OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "Mat
 def metric_names(expr: str | promql_parser.Expr) -> set[str]:
     """Names of the metrics an expression reads."""
     return {sel.metric for sel in selectors(expr) if sel.metric}
+
+
+def format_selector(metric: str, matchers: Sequence[tuple[str, str, str]]) -> str:
+    """A vector selector as PromQL text: name{label op "value", ...} (values escaped)."""
+    if not matchers:
+        return metric
+    inner = ",".join(f"{name}{op}{json.dumps(value)}" for name, op, value in matchers)
+    return f"{metric}{{{inner}}}"

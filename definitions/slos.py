@@ -1,0 +1,50 @@
+"""Service level objectives (seed: 99.5 % uptime, alert latency under 5 minutes).
+
+Each SLO compiles to 8 rules (recording rules + one alert per burn-rate
+tier), a promtool unit test proving when its alerts fire and clear, and a row
+of its service's SLO dashboard. Pages go to P0, tickets to P1 (the defaults).
+"""
+
+from sergas_observability.model import SLO, LatencySLI, RatioSLI
+
+RUNBOOKS = "https://runbooks.sergas-agents.com"
+
+http_availability = SLO(
+    service="sergas-app",
+    name="http-availability",
+    description="Requests answered without a server error (the seed's 99.5 % uptime SLA).",
+    objective=99.5,
+    sli=RatioSLI(bad='http_requests_total{status=~"5.."}', total="http_requests_total"),
+    runbook_url=f"{RUNBOOKS}/incident_response.md#high-error-rate",
+)
+
+http_latency = SLO(
+    service="sergas-app",
+    name="http-latency",
+    description="Requests answered within 2.5 s (agent runs stream their results, so even they answer fast).",
+    objective=95.0,
+    sli=LatencySLI(histogram="http_request_duration_seconds", threshold=2.5),
+    runbook_url=f"{RUNBOOKS}/incident_response.md#slow-responses",
+)
+
+approvals = SLO(
+    service="approval-workflow",
+    name="approvals-decided-in-time",
+    description="Approval requests decided by a person before they time out.",
+    objective=95.0,
+    sli=RatioSLI(good="sergas_approvals_completed_total", bad="sergas_approval_timeouts_total"),
+    # A few approvals an hour: page on 6 an hour already, not on 60.
+    min_traffic=0.1,
+    runbook_url=f"{RUNBOOKS}/APPROVAL_TIMEOUTS.md",
+)
+
+zoho_api = SLO(
+    service="zoho-integration",
+    name="zoho-api-success",
+    description="Calls to the Zoho CRM API that succeed, over every tier (MCP, SDK, REST).",
+    objective=99.0,
+    sli=RatioSLI(bad='sergas_zoho_api_calls_total{outcome="error"}', total="sergas_zoho_api_calls_total"),
+    runbook_url=f"{RUNBOOKS}/incident_response.md#zoho-api-errors",
+)
+
+SLOS = (http_availability, http_latency, approvals, zoho_api)

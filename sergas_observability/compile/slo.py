@@ -1,0 +1,253 @@
+"""SLO recording rules and burn-rate alerts: 8 rules per SLO.
+
+Per SLO, in a group evaluated every minute:
+
+1. `slo:sli_events:rate5m{event="bad"|"total"}`: the bad and total event
+   rates over 5m, read from the raw series once.
+2. `slo:burn_rate:ratio{window=...}`: error ratio / error budget for every
+   window the tiers use. Windows up to 6h are read from the raw series: they
+   decide how fast a page fires, and a windowed average of the 5m rates would
+   lag a step change by ~2 minutes. Longer windows average the two recorded 5m
+   series instead (sum of bad over sum of total, so traffic-weighted, never a
+   mean of ratios): a few thousand samples of 2 series, whatever the
+   cardinality behind them.
+3. One alert per tier, each with its own name, so the on-call sees which pair
+   fired and the fast page clears on its own. A page also needs the last 5m to
+   burn at half its rate or more: it resolves within ~5 minutes of recovery
+   instead of waiting for its 30m window, while a steady burn, whose 5m rate
+   hovers around the tier's rate, never makes it flap. Pages need
+   `min_traffic` over their long window.
+
+and in a second group every 2m30s (the period figures move slowly):
+
+4. `slo:error_budget_remaining:ratio`: 1 - period error ratio / budget, from
+   the recorded 5m rates (cheap over 30 days; 1 = untouched, < 0 = overspent).
+5. `slo:objective:ratio{period=...}`: the objective, for dashboards.
+
+Every ratio divides by the total clamped to a tiny positive number and every
+rate falls back to 0 when its series do not exist yet: zero traffic gives an
+error ratio of 0 and a budget of 1, never NaN.
+
+No alert has a `for`: the short window already demands a sustained burn, and
+a `for` would only add its length to every detection time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client.utils import floatToGoString
+
+from ..model import Stack
+from ..model.base import duration_seconds, format_duration
+from ..model.slo import (
+    BASE_WINDOW,
+    BUDGET_REMAINING_RECORD,
+    BURN_RATE_RECORD,
+    EVENTS_RECORD,
+    OBJECTIVE_RECORD,
+    SLO,
+    BurnRateTier,
+    LatencySLI,
+    RatioSLI,
+)
+from ..promql import format_selector
+from ..promql.templates import go_float
+from .slo_dashboard import dashboard_uid
+
+FAST_INTERVAL = "1m"
+PERIOD_INTERVAL = "2m30s"
+# Windows up to this long are read from the raw series (see the module docstring).
+RAW_WINDOW_LIMIT = duration_seconds("6h")
+# Divides by the total traffic when it is 0 (one event in 30 years is 1e-9/s).
+TINY_RATE = "1e-09"
+
+
+def rules_file(slo: SLO) -> str:
+    """One file per SLO: its promtool tests then evaluate its rules alone."""
+    return f"prometheus/rules/slo-{slo.service}-{slo.name}.yml"
+
+
+def compile(stack: Stack) -> dict[str, Any]:
+    return compile_slos(stack.slos, {m.name: m for m in stack.metrics}, stack.grafana_url)
+
+
+def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], grafana_url: str) -> dict[str, Any]:
+    """Rule files keyed by path, from already validated SLOs (no model built here)."""
+    return {rules_file(slo): {"groups": slo_groups(slo, metrics, grafana_url)} for slo in slos}
+
+
+def slo_groups(slo: SLO, metrics: dict[str, Any], grafana_url: str) -> list[dict[str, Any]]:
+    events = SLIEvents(slo, metrics)
+    fast = [events_rule(slo, events), burn_rate_rule(slo, events)]
+    fast.extend(alert_rule(slo, tier, grafana_url) for tier in slo.tiers)
+    name = f"slo-{slo.service}-{slo.name}"
+    return [
+        {"name": name, "interval": FAST_INTERVAL, "rules": fast},
+        {"name": f"{name}-period", "interval": PERIOD_INTERVAL, "rules": [budget_remaining_rule(slo), objective_rule(slo)]},
+    ]
+
+
+# -- PromQL pieces ------------------------------------------------------------------
+
+
+def num(value: float) -> str:
+    """A float as a short PromQL literal (14.4, 6, 0.005)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def slo_matchers(slo: SLO) -> str:
+    return f'service={json.dumps(slo.service)},slo={json.dumps(slo.name)}'
+
+
+def _rate_sum(selectors: Sequence[str], window: str) -> str:
+    terms = [f"(sum(rate({s}[{window}])) or vector(0))" for s in selectors]
+    return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
+
+
+class SLIEvents:
+    """PromQL for the bad and the total event rate (per second) of an SLI over a window.
+
+    Each expression is one label-free series that exists even when the
+    metrics do not (0), and is safe as an operand (parenthesised).
+    """
+
+    def __init__(self, slo: SLO, metrics: dict[str, Any]):
+        sli = slo.sli
+        self._good: tuple[str, ...] = ()
+        self._bad: tuple[str, ...] = ()
+        self._total: tuple[str, ...] = ()
+        if isinstance(sli, RatioSLI):
+            self._good, self._bad, self._total = sli.good, sli.bad, sli.total
+        elif isinstance(sli, LatencySLI):
+            selector = sli.selector
+            family = metrics.get(selector.metric or "")
+            le = bucket_label(sli.threshold, exporter=getattr(family, "exporter", None) is not None)
+            self._good = (format_selector(f"{selector.metric}_bucket", selector.matchers + (("le", "=", le),)),)
+            self._total = (format_selector(f"{selector.metric}_count", selector.matchers),)
+
+    def bad(self, window: str) -> str:
+        if self._bad:
+            return _rate_sum(self._bad, window)
+        return f"clamp_min({_rate_sum(self._total, window)} - {_rate_sum(self._good, window)}, 0)"
+
+    def total(self, window: str) -> str:
+        if self._total:
+            return _rate_sum(self._total, window)
+        return f"({_rate_sum(self._good, window)} + {_rate_sum(self._bad, window)})"
+
+    def selectors(self) -> dict[str, tuple[str, ...]]:
+        """good/bad/total selectors as the rules read them (for test input)."""
+        return {"good": self._good, "bad": self._bad, "total": self._total}
+
+
+def bucket_label(threshold: float, exporter: bool) -> str:
+    """The `le` value a client writes for this bucket: Python's client writes
+    1.0, Go clients (exporters) write 1."""
+    return go_float(threshold) if exporter else floatToGoString(threshold)
+
+
+def events_rule(slo: SLO, events: SLIEvents) -> dict[str, Any]:
+    bad, total = events.bad(BASE_WINDOW), events.total(BASE_WINDOW)
+    return {
+        "record": EVENTS_RECORD,
+        "expr": f'label_replace({bad}, "event", "bad", "", "")\nor label_replace({total}, "event", "total", "", "")',
+        "labels": {"service": slo.service, "slo": slo.name},
+    }
+
+
+def _recorded(slo: SLO, event: str, window: str | None) -> str:
+    selector = f'{EVENTS_RECORD}{{{slo_matchers(slo)},event="{event}"}}'
+    if window is None:
+        return f"(sum({selector}) or vector(0))"
+    return f"(sum(avg_over_time({selector}[{window}])) or vector(0))"
+
+
+def burn_rate_expr(slo: SLO, events: SLIEvents, window: str) -> str:
+    seconds = duration_seconds(window)
+    if window == BASE_WINDOW:
+        bad, total = _recorded(slo, "bad", None), _recorded(slo, "total", None)
+    elif seconds <= RAW_WINDOW_LIMIT:
+        bad, total = events.bad(window), events.total(window)
+    else:
+        bad, total = _recorded(slo, "bad", window), _recorded(slo, "total", window)
+    return f"{bad} / clamp_min({total}, {TINY_RATE}) / {num(slo.error_budget)}"
+
+
+def burn_rate_rule(slo: SLO, events: SLIEvents) -> dict[str, Any]:
+    parts = [
+        f'label_replace({burn_rate_expr(slo, events, window)}, "window", "{window}", "", "")' for window in slo.windows
+    ]
+    return {"record": BURN_RATE_RECORD, "expr": "\nor ".join(parts), "labels": {"service": slo.service, "slo": slo.name}}
+
+
+def _burn(slo: SLO, window: str) -> str:
+    return f'{BURN_RATE_RECORD}{{{slo_matchers(slo)},window="{window}"}}'
+
+
+def alert_expr(slo: SLO, tier: BurnRateTier) -> str:
+    rate = tier.rate_for(slo.period_seconds)
+    lines = [f"{_burn(slo, tier.long)} > {num(rate)}", f"and on() {_burn(slo, tier.short)} > {num(rate)}"]
+    if tier.action == "page":
+        if duration_seconds(tier.short) > duration_seconds(BASE_WINDOW):
+            lines.append(f"and on() {_burn(slo, BASE_WINDOW)} > {num(rate / 2)}")
+        if slo.min_traffic > 0:
+            total = f'{EVENTS_RECORD}{{{slo_matchers(slo)},event="total"}}'
+            lines.append(f"and on() avg_over_time({total}[{tier.long}]) * 60 >= {num(slo.min_traffic)}")
+    return "\n".join(lines)
+
+
+def _percent(ratio: float) -> str:
+    return format(ratio * 100, ".3g") + "%"
+
+
+def alert_labels(slo: SLO, tier: BurnRateTier) -> dict[str, str]:
+    return dict(sorted({**slo.labels, "severity": slo.severity_of(tier), "window": tier.long}.items()))
+
+
+def alert_annotations(slo: SLO, tier: BurnRateTier, grafana_url: str) -> dict[str, str]:
+    rate = tier.rate_for(slo.period_seconds)
+    spent = rate * duration_seconds(tier.long) / slo.period_seconds
+    exhaustion = format_duration(round(slo.period_seconds / rate / 60) * 60)
+    annotations = {
+        "summary": f"The {slo.name} SLO of {slo.service} is burning its error budget {format(rate, '.3g')}x faster than it can last.",
+        "description": (
+            f"More than {_percent(rate * slo.error_budget)} of {{{{ $labels.service }}}} {{{{ $labels.slo }}}} events"
+            f" were bad over both the last {tier.long} and the last {tier.short} (objective {num(slo.objective)}%"
+            f" over {slo.period}). {_percent(spent)} of the error budget is spent when this fires;"
+            f" at this rate the rest lasts {exhaustion}."
+        ),
+        "runbook_url": slo.runbook_url,
+        "dashboard_url": f"{grafana_url.rstrip('/')}/d/{dashboard_uid(slo.service)}",
+    }
+    return {**annotations, **dict(sorted(slo.annotations.items()))}
+
+
+def alert_rule(slo: SLO, tier: BurnRateTier, grafana_url: str) -> dict[str, Any]:
+    return {
+        "alert": slo.tier_alert_name(tier),
+        "expr": alert_expr(slo, tier),
+        "labels": alert_labels(slo, tier),
+        "annotations": alert_annotations(slo, tier, grafana_url),
+    }
+
+
+def budget_remaining_rule(slo: SLO) -> dict[str, Any]:
+    bad, total = _recorded(slo, "bad", slo.period), _recorded(slo, "total", slo.period)
+    return {
+        "record": BUDGET_REMAINING_RECORD,
+        "expr": f"1 - {bad} / clamp_min({total}, {TINY_RATE}) / {num(slo.error_budget)}",
+        "labels": {"service": slo.service, "slo": slo.name},
+    }
+
+
+def objective_rule(slo: SLO) -> dict[str, Any]:
+    return {
+        "record": OBJECTIVE_RECORD,
+        "expr": f"vector({num(slo.ratio)})",
+        "labels": dict(sorted({**slo.labels, "service": slo.service, "slo": slo.name, "period": slo.period}.items())),
+    }
+

@@ -1,0 +1,77 @@
+"""The SLO dashboards: one per service, a row per SLO, read from the SLO rules.
+
+Every panel reads what the SLO compiler records (objective, error budget
+remaining, burn rate per window), so the dashboard shows exactly what the
+alerts see, and opening it costs Prometheus a few instant series reads.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..model import Dashboard, Panel, Query, Row, Stack
+from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, OBJECTIVE_RECORD, SLO
+
+UID_PREFIX = "slo-"
+
+
+def dashboard_uid(service: str) -> str:
+    """Stable uid of a service's SLO dashboard (the alerts link to it)."""
+    return (UID_PREFIX + service)[:40]
+
+
+def slo_dashboards(stack: Stack) -> tuple[Dashboard, ...]:
+    by_service: dict[str, list[SLO]] = {}
+    for slo in stack.slos:
+        by_service.setdefault(slo.service, []).append(slo)
+    return tuple(service_dashboard(service, slos) for service, slos in by_service.items())
+
+
+def service_dashboard(service: str, slos: list[SLO]) -> Dashboard:
+    return Dashboard(
+        title=f"SLOs: {service}",
+        uid=dashboard_uid(service),
+        description=f"Service level objectives of {service}: SLI against objective, error budget left, burn rates.",
+        tags=("slo", service),
+        rows=tuple(slo_row(slo) for slo in slos),
+        time_from="now-7d",
+    )
+
+
+def slo_row(slo: SLO) -> Row:
+    match = f"service={json.dumps(slo.service)},slo={json.dumps(slo.name)}"
+    budget = repr(slo.error_budget)
+    objective = f"{slo.objective:g}% over {slo.period}"
+    return Row(
+        title=f"{slo.name} ({objective})",
+        panels=(
+            Panel(
+                title=f"{slo.name}: SLI against objective",
+                description=f"Share of good events over the last hour and over the period, against the objective ({objective}).",
+                queries=(
+                    Query(expr=f'1 - {BURN_RATE_RECORD}{{{match},window="1h"}} * {budget}', legend="SLI, last 1h"),
+                    Query(expr=f"1 - (1 - {BUDGET_REMAINING_RECORD}{{{match}}}) * {budget}", legend=f"SLI, last {slo.period}"),
+                    Query(expr=f"{OBJECTIVE_RECORD}{{{match}}}", legend="objective"),
+                ),
+                unit="percentunit",
+                width=10,
+            ),
+            Panel(
+                title=f"{slo.name}: error budget remaining",
+                kind="stat",
+                description=f"Share of the {slo.period} error budget not yet spent; below 0 the objective is missed.",
+                queries=(Query(expr=f"{BUDGET_REMAINING_RECORD}{{{match}}}", legend="remaining"),),
+                unit="percentunit",
+                thresholds=((None, "red"), (0.0, "orange"), (0.25, "green")),
+                width=4,
+            ),
+            Panel(
+                title=f"{slo.name}: burn rate per window",
+                description="Error ratio / error budget per window; 1 spends the budget exactly over the period.",
+                queries=(Query(expr=f"{BURN_RATE_RECORD}{{{match}}}", legend="{{window}}"),),
+                unit="short",
+                thresholds=((None, "green"), (1.0, "orange")),
+                width=10,
+            ),
+        ),
+    )

@@ -1,0 +1,352 @@
+"""promtool unit tests that prove each SLO's alerts fire and clear in time.
+
+One test file per SLO, against its service's real rule file, with 1-minute
+samples of constant traffic. The scenarios and what they assert:
+
+- outage: after clean history, every request fails. Each tier fires by its
+  SRE-workbook detection time (budget x burn rate x long window / error ratio)
+  plus one evaluation interval (plus 3 minutes for windows averaged from the
+  recorded 5m rates), and not a minute before the workbook allows.
+- recovery: a 3-hour outage ends; every page has resolved 10 minutes later.
+- 10x burn: the first tier to fire does so by its workbook time.
+- 1x burn for 3 days: no page, ever.
+- low traffic: a handful of failed requests at half of `min_traffic`: no page.
+- zero traffic: counters that do not move, and no series at all: no alert,
+  burn rates 0 and the whole error budget left (no NaN).
+- steady burn, per tier, at 1.2x its own rate: once firing, the tier stays
+  firing at every evaluation (no flapping).
+
+The input series are derived from the SLI's selectors: one series holding
+the good events and one the bad (for a latency SLI the `le` bucket and the
+count), with label values found by trying candidates against the matchers,
+and checked to be counted the way the rules count them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import posixpath
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import Stack
+from ..model.base import duration_seconds, format_duration
+from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, BurnRateTier, LatencySLI, selector_of
+from ..promql import Selector, format_selector
+from ..promql.templates import expand
+from .slo import RAW_WINDOW_LIMIT, SLIEvents, alert_annotations, alert_labels, num, rules_file
+
+STEP_MINUTES = 1
+TRAFFIC = 100.0  # events per minute in every scenario but the low-traffic one
+RECOVERY_LIMIT = 10  # minutes after an outage by which every page has resolved
+# Windows averaged from the recorded 5m rates see a step change ~2 minutes late.
+RECORDED_WINDOW_LAG = 3
+GENERIC_VALUES = ("200", "500", "503", "success", "error", "x", "")  # "" leaves the label out
+
+
+def slo_test_file(slo: SLO) -> str:
+    return f"prometheus/tests/slo-{slo.service}-{slo.name}.test.yml"
+
+
+def compile(stack: Stack) -> dict[str, Any]:
+    metrics = {m.name: m for m in stack.metrics}
+    documents: dict[str, Any] = {}
+    for slo in stack.slos:
+        path = slo_test_file(slo)
+        tests = SLOTests(slo, metrics, stack.grafana_url).all()
+        rule_file = posixpath.relpath(rules_file(slo), posixpath.dirname(path))
+        documents[path] = {"rule_files": [rule_file], "evaluation_interval": f"{STEP_MINUTES}m", "tests": tests}
+    return documents
+
+
+@dataclass(frozen=True)
+class Segment:
+    minutes: int
+    traffic: float  # events per minute
+    error_ratio: float
+
+    @property
+    def good(self) -> float:
+        return self.traffic * (1 - self.error_ratio)
+
+    @property
+    def bad(self) -> float:
+        return self.traffic * self.error_ratio
+
+
+def _counter_values(segments: Sequence[Segment], good: int, bad: int) -> str:
+    """promtool's expanding notation for a counter growing good x g + bad x b a minute.
+
+    promtool adds the increment sample by sample, so each segment starts from
+    the float the previous one really ended at: a start a rounding error
+    below it would read as a counter reset.
+    """
+    parts, value = [], 0.0
+    for index, seg in enumerate(segments):
+        step = good * seg.good + bad * seg.bad
+        count = seg.minutes if index == 0 else seg.minutes - 1
+        if index:
+            value += step
+        parts.append(f"{num(value)}+{num(step)}x{count}")
+        for _ in range(count):
+            value += step
+    return " ".join(parts)
+
+
+class SLOTests:
+    def __init__(self, slo: SLO, metrics: dict[str, Any], grafana_url: str):
+        self.slo = slo
+        self.grafana_url = grafana_url
+        self.series = input_series(slo, metrics)
+        self.pages = [t for t in slo.tiers if t.action == "page"]
+        self.history = max(_minutes(t.long) for t in slo.tiers)
+
+    # -- building blocks -------------------------------------------------------------
+
+    def _input(self, segments: Sequence[Segment]) -> list[dict[str, str]]:
+        return [{"series": text, "values": _counter_values(segments, g, b)} for text, g, b in self.series]
+
+    def _expected(self, tier: BurnRateTier) -> dict[str, Any]:
+        labels = {**alert_labels(self.slo, tier), "service": self.slo.service, "slo": self.slo.name}
+        labels = dict(sorted(labels.items()))
+        annotations = {
+            key: expand(text, labels, 0.0) for key, text in alert_annotations(self.slo, tier, self.grafana_url).items()
+        }
+        return {"exp_labels": labels, "exp_annotations": annotations}
+
+    def _check(self, minute: float, tier: BurnRateTier, firing: bool) -> dict[str, Any]:
+        return {
+            "eval_time": format_duration(minute * 60) if minute else "0s",
+            "alertname": self.slo.tier_alert_name(tier),
+            "exp_alerts": [self._expected(tier)] if firing else [],
+        }
+
+    def _test(self, name: str, segments: Sequence[Segment], checks: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        test: dict[str, Any] = {"name": f"{self.slo.key}: {name}", "interval": f"{STEP_MINUTES}m"}
+        test["input_series"] = self._input(segments)
+        if checks:
+            test["alert_rule_test"] = sorted(checks, key=lambda c: (duration_seconds(c["eval_time"]), c["alertname"]))
+        test.update(extra)
+        return test
+
+    def detection(self, tier: BurnRateTier, error_ratio: float) -> float | None:
+        """Minutes from the start of a constant burn to the workbook's detection (None: never)."""
+        rate = tier.rate_for(self.slo.period_seconds)
+        if error_ratio / self.slo.error_budget <= rate * 1.0001:
+            return None
+        return round(self.slo.error_budget * rate * _minutes(tier.long) / error_ratio, 6)
+
+    def latest_firing(self, tier: BurnRateTier, workbook: float) -> int:
+        """The first evaluation by which the tier must fire: workbook time plus one interval."""
+        lag = RECORDED_WINDOW_LAG if duration_seconds(tier.long) > RAW_WINDOW_LIMIT else 0
+        return math.floor(workbook) + STEP_MINUTES + lag
+
+    def _detection_checks(self, start: int, tier: BurnRateTier, workbook: float) -> list[dict[str, Any]]:
+        checks = [self._check(start + self.latest_firing(tier, workbook), tier, True)]
+        earliest = math.ceil(workbook) - STEP_MINUTES
+        if earliest > 0:  # and not before the workbook allows
+            checks.append(self._check(start + earliest, tier, False))
+        return checks
+
+    def _never_paged(self, minute: int) -> dict[str, Any]:
+        """No page was pending or firing at any evaluation up to `minute`: ALERTS holds no sample."""
+        names = "|".join(self.slo.tier_alert_name(t) for t in self.pages)
+        expr = f'ALERTS{{alertname=~"{names}",service="{self.slo.service}",slo="{self.slo.name}"}}'
+        return {"expr": f"count_over_time({expr}[{format_duration(minute * 60)}])", "eval_time": format_duration(minute * 60), "exp_samples": []}
+
+    # -- scenarios ------------------------------------------------------------------
+
+    def all(self) -> list[dict[str, Any]]:
+        tests = [self.outage(), self.tenfold_burn(), self.one_x_burn(), *self.zero_traffic()]
+        if self.slo.min_traffic > 0 and self.pages:
+            tests.append(self.low_traffic())
+        tests.extend(self.steady_burn(tier) for tier in self.slo.tiers)
+        return [t for t in tests if t is not None]
+
+    def outage(self) -> dict[str, Any]:
+        """Days of clean history, a 3-hour outage, recovery."""
+        outage, start = 180, self.history
+        checks = []
+        for tier in self.slo.tiers:
+            workbook = self.detection(tier, 1.0)
+            if workbook is not None and self.latest_firing(tier, workbook) < outage:
+                checks += self._detection_checks(start, tier, workbook)
+                if tier.action == "page":
+                    checks.append(self._check(start + outage, tier, True))
+        checks += [self._check(start + outage + RECOVERY_LIMIT, t, False) for t in self.pages]
+        segments = [Segment(start, TRAFFIC, 0.0), Segment(outage, TRAFFIC, 1.0), Segment(RECOVERY_LIMIT + 5, TRAFFIC, 0.0)]
+        name = f"3h outage: each tier fires by its workbook time + 1 interval, every page resolves within {RECOVERY_LIMIT}m of recovery"
+        return self._test(name, segments, checks)
+
+    def tenfold_burn(self) -> dict[str, Any] | None:
+        error_ratio = 10 * self.slo.error_budget
+        if error_ratio > 1:
+            return None
+        times = [(w, t) for t in self.slo.tiers if (w := self.detection(t, error_ratio)) is not None]
+        if not times:
+            return None
+        workbook, first = min(times, key=lambda pair: self.latest_firing(pair[1], pair[0]))
+        clean = _minutes(first.long)  # its long window starts clean, as after days of history
+        segments = [Segment(clean, TRAFFIC, 0.0), Segment(self.latest_firing(first, workbook) + 5, TRAFFIC, error_ratio)]
+        checks = self._detection_checks(clean, first, workbook)
+        return self._test(f"10x burn: {self.slo.tier_alert_name(first)} fires by its workbook time + 1 interval", segments, checks)
+
+    def one_x_burn(self) -> dict[str, Any]:
+        days = 3 * 24 * 60
+        segments = [Segment(days, TRAFFIC, self.slo.error_budget)]
+        checks = [self._check(days, t, False) for t in self.pages]
+        return self._test("1x burn for 3 days: no page", segments, checks, promql_expr_test=[self._never_paged(days)])
+
+    def low_traffic(self) -> dict[str, Any]:
+        traffic = self.slo.min_traffic / 2
+        blip = math.ceil(5 / traffic)  # a handful (5) of failed requests, all of them failing
+        quiet = max(_minutes(t.long) for t in self.pages)
+        segments = [Segment(quiet, traffic, 0.0), Segment(blip, traffic, 1.0), Segment(60, traffic, 0.0)]
+        end = quiet + blip + 60
+        checks = [self._check(end, t, False) for t in self.pages]
+        exprs = [self._never_paged(end)]
+        return self._test(f"5 errors at {num(traffic)} events a minute: no page", segments, checks, promql_expr_test=exprs)
+
+    def zero_traffic(self) -> list[dict[str, Any]]:
+        length = 120
+        at = format_duration(length * 60)
+        match = f'service="{self.slo.service}",slo="{self.slo.name}"'
+        exprs = [
+            {
+                "expr": f"{BUDGET_REMAINING_RECORD}{{{match}}}",
+                "eval_time": at,
+                "exp_samples": [{"labels": f"{BUDGET_REMAINING_RECORD}{{{match}}}", "value": 1}],
+            },
+            {
+                "expr": f"{BURN_RATE_RECORD}{{{match}}}",
+                "eval_time": at,
+                "exp_samples": [
+                    {"labels": f'{BURN_RATE_RECORD}{{{match},window="{w}"}}', "value": 0} for w in self.slo.windows
+                ],
+            },
+        ]
+        checks = [self._check(length, t, False) for t in self.slo.tiers]
+        flat = self._test("zero traffic: no alert, no NaN, the whole budget left", [Segment(length, 0.0, 0.0)], checks, promql_expr_test=exprs)
+        absent = {
+            "name": f"{self.slo.key}: metrics absent: no alert, no NaN, the whole budget left",
+            "interval": f"{STEP_MINUTES}m",
+            "input_series": [],
+            "alert_rule_test": checks,
+            "promql_expr_test": exprs,
+        }
+        return [flat, absent]
+
+    def steady_burn(self, tier: BurnRateTier) -> dict[str, Any] | None:
+        """A constant burn at 1.2x the tier's rate: once firing, firing at every evaluation.
+
+        Pages start after a clean long window, so the test also times them;
+        tickets (timed by the outage) burn from the start, to keep the test short.
+        """
+        rate = tier.rate_for(self.slo.period_seconds)
+        error_ratio = 1.2 * rate * self.slo.error_budget
+        if error_ratio > 1:
+            return None
+        hold = 30
+        if tier.action == "page":
+            workbook = self.detection(tier, error_ratio)
+            assert workbook is not None
+            clean, first = _minutes(tier.long), self.latest_firing(tier, workbook)
+            checks = [self._check(clean + math.ceil(workbook) - STEP_MINUTES, tier, False)]
+        else:
+            clean, first, checks = 0, 5, []
+        segments = [Segment(clean, TRAFFIC, 0.0)] if clean else []
+        segments.append(Segment(first + hold, TRAFFIC, error_ratio))
+        checks += [self._check(clean + m, tier, True) for m in range(first, first + hold + 1, STEP_MINUTES)]
+        return self._test(f"steady burn at 1.2x {num(rate)}: {self.slo.tier_alert_name(tier)} fires and never flaps", segments, checks)
+
+
+def _minutes(duration: str) -> int:
+    return int(duration_seconds(duration) // 60)
+
+
+# -- input series from selectors ------------------------------------------------------
+
+
+def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(series, good coefficient, bad coefficient): a series grows by good x g + bad x b."""
+    events = SLIEvents(slo, metrics)
+    if isinstance(slo.sli, LatencySLI):
+        (bucket,) = events.selectors()["good"]
+        (count,) = events.selectors()["total"]
+        return [(_concrete(selector_of(bucket), metrics), 1, 0), (_concrete(selector_of(count), metrics), 1, 1)]
+    fields = {name: [selector_of(s) for s in texts] for name, texts in events.selectors().items() if texts}
+    # What a series must contribute to each given field, as good and bad series.
+    wanted = {
+        ("bad", "total"): ({"bad": 0, "total": 1}, {"bad": 1, "total": 1}),
+        ("bad", "good"): ({"good": 1, "bad": 0}, {"good": 0, "bad": 1}),
+        ("good", "total"): ({"good": 1, "total": 1}, {"good": 0, "total": 1}),
+    }[tuple(sorted(fields))]  # type: ignore[index]
+    found = []
+    for want in wanted:
+        series = next((s for s in _candidates(fields, metrics) if _counts(s, fields) == want), None)
+        if series is None:
+            raise slo.fail("sli", "cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")
+        found.append(series)
+    good, bad = found
+    return [(_render(good), 1, 0), (_render(bad), 0, 1)]
+
+
+Series = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def _matches(series: Series, selector: Selector) -> bool:
+    name, labels = series
+    if name != selector.metric:
+        return False
+    values = dict(labels)
+    for label, op, expected in selector.matchers:
+        value = values.get(label, "")
+        if op == "=" and value != expected or op == "!=" and value == expected:
+            return False
+        if op in ("=~", "!~") and (re.fullmatch(expected, value) is not None) != (op == "=~"):
+            return False
+    return True
+
+
+def _counts(series: Series, fields: dict[str, list[Selector]]) -> dict[str, int]:
+    return {name: sum(_matches(series, s) for s in selectors) for name, selectors in fields.items()}
+
+
+def _label_candidates(label: str, selectors: Sequence[Selector], metric: Any) -> list[str]:
+    """Values to try for a label, the most realistic first (500 before the regex 5.. itself)."""
+    declared = next((lab for lab in getattr(metric, "labels", ()) if lab.name == label), None)
+    values: list[str] = list(getattr(declared, "values", None) or ())
+    literals: list[str] = []
+    for selector in selectors:
+        for name, op, value in selector.matchers:
+            if name == label:
+                if op in ("=~", "!~"):
+                    alternatives = re.sub(r"[()^$]", "", value).split("|")
+                    values += [a.replace(".", "0") for a in alternatives]
+                    literals += alternatives
+                literals.append(value)
+    values += literals + list(GENERIC_VALUES)
+    return list(dict.fromkeys(v for v in values if re.fullmatch(r"[A-Za-z0-9_./:+ -]*", v)))
+
+
+def _candidates(fields: dict[str, list[Selector]], metrics: dict[str, Any]) -> Iterator[Series]:
+    selectors = [s for group in fields.values() for s in group]
+    for name in dict.fromkeys(s.metric for s in selectors if s.metric):
+        on_metric = [s for s in selectors if s.metric == name]
+        labels = sorted({label for s in on_metric for label in s.label_names})
+        options = [_label_candidates(label, on_metric, metrics.get(name)) for label in labels]
+        for combo in itertools.islice(itertools.product(*options), 20000):
+            yield name, tuple((label, value) for label, value in zip(labels, combo) if value)
+
+
+def _concrete(selector: Selector, metrics: dict[str, Any]) -> str:
+    series = next(s for s in _candidates({"x": [selector]}, metrics) if _matches(s, selector))
+    return _render(series)
+
+
+def _render(series: Series) -> str:
+    name, labels = series
+    return format_selector(name, [(label, "=", value) for label, value in labels])

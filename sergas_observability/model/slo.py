@@ -1,0 +1,358 @@
+"""Service level objectives and their multi-window, multi-burn-rate alerting.
+
+An SLO counts events: bad ones over all of them. Three kinds of SLI say where
+the events come from, always as selectors of declared metrics (never PromQL
+with a window placeholder): a ratio of counters, or a latency histogram with a
+threshold on one of its declared buckets.
+
+A burn-rate tier alerts when the error budget burns faster than `burn_rate`
+over both a long and a short window (SRE workbook, "Alerting on SLOs"). The
+default tiers are the workbook's, with their burn rates scaled to the period:
+burn rate = budget share spent when the tier fires x period / long window.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, field_validator, model_validator
+
+import promql_parser
+
+from ..promql import PromQLError, Selector, parse, selectors
+from .base import Definition, DefinitionError, Duration, LabelSet, duration_seconds, format_duration
+from .metrics import Metric, MetricKind
+
+# The series the SLO compiler records, with their labels: other queries
+# (dashboards, alerts) may read them like any declared metric.
+EVENTS_RECORD = "slo:sli_events:rate5m"  # event="bad"|"total": events per second over 5m
+BURN_RATE_RECORD = "slo:burn_rate:ratio"  # window="1h"...: error ratio / error budget
+BUDGET_REMAINING_RECORD = "slo:error_budget_remaining:ratio"  # over the period; 1 = untouched, < 0 = overspent
+OBJECTIVE_RECORD = "slo:objective:ratio"  # e.g. 0.995
+SLO_LABELS = ("service", "slo")
+RECORDED_SERIES: dict[str, tuple[str, ...]] = {
+    EVENTS_RECORD: SLO_LABELS + ("event",),
+    BURN_RATE_RECORD: SLO_LABELS + ("window",),
+    BUDGET_REMAINING_RECORD: SLO_LABELS,
+    OBJECTIVE_RECORD: SLO_LABELS + ("period",),
+}
+# The short rate every longer window is built from; also the "still burning" check.
+BASE_WINDOW = "5m"
+
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+# Labels the compiler sets itself on what it records and alerts.
+_OWNED_LABELS = frozenset({"service", "slo", "severity", "window", "event", "period", "alertname"})
+
+
+def selector_of(text: str) -> Selector:
+    """The one plain vector selector `text` must be (no functions, no range)."""
+    try:
+        tree = parse(text)
+    except PromQLError as exc:
+        raise ValueError(str(exc)) from None
+    found = selectors(tree)
+    if not isinstance(tree, promql_parser.VectorSelector) or not found[0].metric:
+        raise ValueError(f"'{text}' must be a plain selector such as http_requests_total{{status=~\"5..\"}} (no rate(), no window)")
+    return found[0]
+
+
+def _as_tuple(value: object) -> object:
+    return (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list) else value
+
+
+Selectors = tuple[str, ...]
+
+
+class RatioSLI(Definition):
+    """Counters: bad (or good) events over all events.
+
+    Give two of `bad`, `good`, `total`; each is a selector or a tuple of
+    selectors whose rates are summed. total = good + bad when it is left out,
+    bad = total - good when bad is. (Checked by the SLO, so errors name it.)
+    """
+
+    kind_name = "RatioSLI"
+    type: Literal["ratio"] = "ratio"
+    bad: Selectors = ()
+    good: Selectors = ()
+    total: Selectors = ()
+
+    _tuples = field_validator("bad", "good", "total", mode="before")(classmethod(lambda cls, v: _as_tuple(v)))
+
+    def selector_fields(self) -> dict[str, Selectors]:
+        return {name: getattr(self, name) for name in ("bad", "good", "total") if getattr(self, name)}
+
+
+class LatencySLI(Definition):
+    """A histogram: events slower than `threshold` seconds are bad.
+
+    `threshold` must be one of the histogram's declared buckets, so the good
+    events are exactly the `le` bucket (no interpolation).
+    `histogram` names the family and may narrow its series with matchers, e.g.
+    'http_request_duration_seconds{route!="/health"}'.
+    """
+
+    kind_name = "LatencySLI"
+    type: Literal["latency"] = "latency"
+    histogram: str
+    threshold: float
+
+    @property
+    def selector(self) -> Selector:
+        return selector_of(self.histogram)
+
+
+SLI = Annotated[Union[RatioSLI, LatencySLI], Field(discriminator="type")]
+
+
+class BurnRateTier(Definition):
+    """One alert: burn rate over `long` and over `short` both above the tier's rate.
+
+    `budget_spent` is the share of the period's error budget burned when the
+    tier fires (the workbook's 2 %, 5 %, 10 %); the burn rate follows from it
+    and the period. Set `burn_rate` instead to fix the rate itself.
+    """
+
+    kind_name = "BurnRateTier"
+    long: Duration
+    short: Duration
+    action: Literal["page", "ticket"]
+    budget_spent: float | None = None
+    burn_rate: float | None = None
+
+    @model_validator(mode="after")
+    def _sane(self) -> "BurnRateTier":
+        if (self.budget_spent is None) == (self.burn_rate is None):
+            raise self.fail("budget_spent", "give budget_spent or burn_rate, not both or neither")
+        if self.budget_spent is not None and not 0 < self.budget_spent <= 1:
+            raise self.fail("budget_spent", f"{self.budget_spent} is not a share of the budget in (0, 1]")
+        if self.burn_rate is not None and self.burn_rate <= 0:
+            raise self.fail("burn_rate", "must be positive")
+        if duration_seconds(self.short) >= duration_seconds(self.long):
+            raise self.fail("short", f"short window {self.short} must be shorter than long window {self.long}")
+        if duration_seconds(self.short) < duration_seconds(BASE_WINDOW):
+            raise self.fail("short", f"windows start at {BASE_WINDOW}, the rate every window is built from")
+        return self
+
+    def rate_for(self, period_seconds: float) -> float:
+        """The burn rate this tier alerts above, for an SLO with this period."""
+        if self.burn_rate is not None:
+            return self.burn_rate
+        assert self.budget_spent is not None
+        return round(self.budget_spent * period_seconds / duration_seconds(self.long), 6)
+
+
+# SRE workbook, table 5-8: 2 % of a 30 d budget in 1 h pages, 5 % in 6 h
+# pages, 10 % in 1 d or in 3 d opens a ticket.
+DEFAULT_TIERS = (
+    BurnRateTier(long="1h", short="5m", action="page", budget_spent=0.02),
+    BurnRateTier(long="6h", short="30m", action="page", budget_spent=0.05),
+    BurnRateTier(long="1d", short="2h", action="ticket", budget_spent=0.10),
+    BurnRateTier(long="3d", short="6h", action="ticket", budget_spent=0.10),
+)
+
+
+def camel(slug: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", slug) if part)
+
+
+class SLO(Definition):
+    """A service level objective.
+
+    `objective` is a percentage (99.5). Pages go to `page_severity`, tickets to
+    `ticket_severity`. Below `min_traffic` events per minute, averaged over a
+    tier's long window, a page tier stays silent: a handful of errors among a
+    handful of requests is not an outage. Tickets are not gated, so a quiet
+    service that keeps failing still gets one.
+    """
+
+    kind_name = "SLO"
+    service: str
+    name: str
+    objective: float
+    sli: SLI
+    period: Duration = "30d"
+    description: str = ""
+    runbook_url: str
+    page_severity: str = "P0"
+    ticket_severity: str = "P1"
+    tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS
+    min_traffic: float = 1.0
+    alert_name: str = ""
+    labels: LabelSet = {}
+    annotations: dict[str, str] = {}
+
+    @field_validator("service", "name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG_RE.match(value):
+            raise ValueError(f"'{value}' must be lower-case letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("objective")
+    @classmethod
+    def _percent(cls, value: float) -> float:
+        if not 0 < value < 100:
+            raise ValueError(f"{value} is not a percentage in (0, 100), e.g. 99.5")
+        return value
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("runbook_url must be an http(s) URL")
+        return value
+
+    @field_validator("min_traffic")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("min_traffic is events per minute: 0 or more")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _not_owned(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key in _OWNED_LABELS:
+                raise ValueError(f"label '{key}' is set by the SLO compiler")
+        return value
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotations(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key in ("summary", "description", "runbook_url", "dashboard_url"):
+                raise ValueError(f"annotation '{key}' is generated (runbook_url has its own field)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SLO":
+        self._check_sli()
+        if not self.alert_name:
+            object.__setattr__(self, "alert_name", camel(self.name) + "BudgetBurn")
+        elif not _CAMEL_RE.match(self.alert_name):
+            raise self.fail("alert_name", f"'{self.alert_name}' must be CamelCase")
+        if not self.tiers:
+            raise self.fail("tiers", "at least one burn-rate tier is needed")
+        period = duration_seconds(self.period)
+        longs = [duration_seconds(t.long) for t in self.tiers]
+        if len(set(longs)) != len(longs):
+            raise self.fail("tiers", "two tiers share a long window (each tier is its own alert, named by it)")
+        longest = max(self.tiers, key=lambda t: duration_seconds(t.long))
+        if period < duration_seconds(longest.long):
+            raise self.fail("period", f"period {self.period} is shorter than the longest alert window {longest.long}")
+        return self
+
+    def _check_sli(self) -> None:
+        sli = self.sli
+        try:
+            if isinstance(sli, RatioSLI):
+                given = sli.selector_fields()
+                if len(given) != 2:
+                    raise self.fail("sli", f"give exactly two of bad, good and total (got {', '.join(given) or 'none'})")
+                for name, texts in given.items():
+                    field = name
+                    for text in texts:
+                        selector_of(text)
+            elif isinstance(sli, LatencySLI):
+                field = "histogram"
+                selector = selector_of(sli.histogram)
+                if selector.metric and selector.metric.endswith(("_bucket", "_count", "_sum")):
+                    raise ValueError(f"name the histogram family ('{selector.metric.rsplit('_', 1)[0]}'), not one of its series")
+                if "le" in selector.label_names:
+                    raise ValueError("the 'le' bucket comes from threshold; leave it out of the selector")
+        except ValueError as exc:
+            if isinstance(exc, DefinitionError):
+                raise
+            raise self.fail(f"sli.{field}", str(exc)) from None
+
+    # -- derived values the compilers share ----------------------------------------
+
+    @property
+    def key(self) -> str:
+        """service/name: unique in a stack."""
+        return f"{self.service}/{self.name}"
+
+    @property
+    def ratio(self) -> float:
+        """The objective as a ratio (0.995)."""
+        return round(self.objective / 100, 10)
+
+    @property
+    def error_budget(self) -> float:
+        """The allowed error ratio (0.005)."""
+        return round(1 - self.objective / 100, 10)
+
+    @property
+    def period_seconds(self) -> float:
+        return duration_seconds(self.period)
+
+    @property
+    def windows(self) -> tuple[str, ...]:
+        """Every window a tier reads, plus the base window, shortest first."""
+        seconds = {duration_seconds(BASE_WINDOW)}
+        for tier in self.tiers:
+            seconds.update((duration_seconds(tier.long), duration_seconds(tier.short)))
+        return tuple(format_duration(s) for s in sorted(seconds))
+
+    def tier_alert_name(self, tier: BurnRateTier) -> str:
+        return f"{self.alert_name}{format_duration(duration_seconds(tier.long))}"
+
+    def severity_of(self, tier: BurnRateTier) -> str:
+        return self.page_severity if tier.action == "page" else self.ticket_severity
+
+
+# Labels the scrape puts on every series, so a selector may match on them
+# although no metric declares them.
+SCRAPE_LABELS = ("job", "instance")
+
+
+def check_references(
+    slo: SLO,
+    series: dict[str, tuple[str, ...]],
+    metrics: dict[str, Metric],
+    severities: set[str],
+) -> None:
+    """Everything an SLO names exists: metrics, their labels, buckets, severities."""
+    actions = {tier.action for tier in slo.tiers}
+    for action, field in (("page", "page_severity"), ("ticket", "ticket_severity")):
+        name = getattr(slo, field)
+        if action in actions and name not in severities:
+            raise slo.fail(field, f"unknown severity '{name}' (known: {', '.join(sorted(severities))})")
+    sli = slo.sli
+    if isinstance(sli, RatioSLI):
+        for field, texts in sli.selector_fields().items():
+            for text in texts:
+                _check_selector(slo, f"sli.{field}", selector_of(text), series)
+    else:
+        selector = sli.selector
+        family = metrics.get(selector.metric or "")
+        if family is None:
+            raise slo.fail("sli.histogram", f"metric '{selector.metric}' is not declared" + _close(selector.metric, metrics))
+        if family.kind is not MetricKind.HISTOGRAM:
+            raise slo.fail("sli.histogram", f"'{family.name}' is a {family.kind.value}, not a histogram")
+        _check_selector(slo, "sli.histogram", Selector(f"{family.name}_bucket", selector.matchers), series)
+        if not family.buckets:
+            raise slo.fail("sli.threshold", f"'{family.name}' declares no buckets to set a threshold on")
+        if sli.threshold not in family.buckets:
+            buckets = ", ".join(format(b, "g") for b in family.buckets)
+            raise slo.fail("sli.threshold", f"{format(sli.threshold, 'g')} is not a bucket of '{family.name}' ({buckets})")
+
+
+def _check_selector(slo: SLO, field: str, selector: Selector, series: dict[str, tuple[str, ...]]) -> None:
+    name = selector.metric or ""
+    if name not in series:
+        raise slo.fail(field, f"metric '{name}' is not declared" + _close(name, series))
+    allowed = set(series[name]) | set(SCRAPE_LABELS)
+    for label in selector.label_names:
+        if label not in allowed:
+            raise slo.fail(field, f"'{name}' has no label '{label}'" + _close(label, allowed))
+
+
+def _close(name: str | None, known: object) -> str:
+    close = difflib.get_close_matches(name or "", list(known), n=1)  # type: ignore[call-overload]
+    return f" (did you mean '{close[0]}'?)" if close else ""

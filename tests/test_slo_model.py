@@ -1,0 +1,162 @@
+"""SLO declarations: bad input is one line naming the SLO and the field; exit 2 and generated/ untouched."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sergas_observability.model import (
+    SLO,
+    BurnRateTier,
+    DefinitionError,
+    Environment,
+    LatencySLI,
+    Metric,
+    RatioSLI,
+    Severity,
+    SlackReceiver,
+    Stack,
+)
+from sergas_observability.output import read_tree, write_tree
+
+REQUESTS = Metric(name="demo_requests_total", kind="counter", help="Requests.", labels=("status",))
+LATENCY = Metric(name="demo_duration_seconds", kind="histogram", unit="seconds", help="Time.", buckets=(0.1, 0.5, 1.0))
+AVAILABILITY = dict(
+    service="demo", name="availability", objective=99.5, runbook_url="https://runbooks.example.com/demo",
+    sli=RatioSLI(bad='demo_requests_total{status=~"5.."}', total="demo_requests_total"),
+)
+
+
+def _stack(*slos: SLO, severities: tuple[str, ...] = ("P0", "P1")) -> Stack:
+    return Stack(
+        name="demo",
+        environments=(Environment(name="production", external_labels={"env": "production"}),),
+        metrics=(REQUESTS, LATENCY),
+        receivers=(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#a"),),
+        severities=tuple(Severity(name=s, description=s, receivers=("slack",)) for s in severities),
+        default_receiver="slack",
+        slos=slos,
+    )
+
+
+def _error(build) -> str:
+    with pytest.raises(DefinitionError) as info:
+        build()
+    return info.value.one_line()
+
+
+@pytest.mark.parametrize("objective", [0, 100, 150, -1])
+def test_objective_outside_0_100(objective):
+    message = _error(lambda: SLO(**{**AVAILABILITY, "objective": objective}))
+    assert "SLO 'availability' field 'objective'" in message and "(0, 100)" in message
+
+
+def test_latency_threshold_must_be_a_declared_bucket():
+    slo = SLO(**{**AVAILABILITY, "name": "latency", "sli": LatencySLI(histogram="demo_duration_seconds", threshold=0.3)})
+    message = _error(lambda: _stack(slo))
+    assert "SLO 'latency' field 'sli.threshold'" in message and "0.1, 0.5, 1" in message
+    good = SLO(**{**AVAILABILITY, "name": "latency", "sli": LatencySLI(histogram="demo_duration_seconds", threshold=0.5)})
+    assert _stack(good).slos == (good,)
+
+
+def test_latency_needs_a_histogram_family():
+    slo = SLO(**{**AVAILABILITY, "sli": LatencySLI(histogram="demo_requests_total", threshold=1)})
+    assert "is a counter, not a histogram" in _error(lambda: _stack(slo))
+    assert "field 'sli.histogram'" in _error(lambda: SLO(**{**AVAILABILITY, "sli": LatencySLI(histogram="demo_duration_seconds_bucket", threshold=1)}))
+
+
+def test_unknown_metric_and_label():
+    slo = SLO(**{**AVAILABILITY, "sli": RatioSLI(bad='demo_request_total{status="500"}', total="demo_requests_total")})
+    message = _error(lambda: _stack(slo))
+    assert "SLO 'availability' field 'sli.bad': metric 'demo_request_total' is not declared" in message
+    assert "did you mean 'demo_requests_total'" in message
+    slo = SLO(**{**AVAILABILITY, "sli": RatioSLI(bad='demo_requests_total{code="500"}', total="demo_requests_total")})
+    assert "field 'sli.bad': 'demo_requests_total' has no label 'code'" in _error(lambda: _stack(slo))
+    # scrape labels need no declaration
+    slo = SLO(**{**AVAILABILITY, "sli": RatioSLI(bad='demo_requests_total{job="demo",status="500"}', total='demo_requests_total{job="demo"}')})
+    assert _stack(slo).slos == (slo,)
+
+
+def test_selectors_only_no_window_templates():
+    message = _error(lambda: SLO(**{**AVAILABILITY, "sli": RatioSLI(bad="sum(rate(demo_requests_total[{{.window}}]))", total="demo_requests_total")}))
+    assert "field 'sli.bad'" in message
+    message = _error(lambda: SLO(**{**AVAILABILITY, "sli": RatioSLI(bad="rate(demo_requests_total[5m])", total="demo_requests_total")}))
+    assert "field 'sli.bad'" in message and "plain selector" in message
+    assert "exactly two of bad, good and total" in _error(lambda: SLO(**{**AVAILABILITY, "sli": RatioSLI(bad="demo_requests_total")}))
+
+
+def test_period_shorter_than_the_longest_window():
+    message = _error(lambda: SLO(**{**AVAILABILITY, "period": "2d"}))
+    assert "SLO 'availability' field 'period': period 2d is shorter than the longest alert window 3d" in message
+    assert SLO(**{**AVAILABILITY, "period": "7d"}).period == "7d"
+
+
+def test_duplicate_slo():
+    message = _error(lambda: _stack(SLO(**AVAILABILITY), SLO(**AVAILABILITY)))
+    assert "SLO 'availability' field 'name': duplicate SLO 'demo/availability'" in message
+    other_service = SLO(**{**AVAILABILITY, "service": "other"})
+    assert len(_stack(SLO(**AVAILABILITY), other_service).slos) == 2
+
+
+def test_unknown_severity():
+    message = _error(lambda: _stack(SLO(**AVAILABILITY), severities=("P0",)))
+    assert "SLO 'availability' field 'ticket_severity': unknown severity 'P1'" in message
+
+
+def test_tiers_scale_with_the_period():
+    rates = lambda period: [t.rate_for(SLO(**{**AVAILABILITY, "period": period}).period_seconds) for t in SLO(**AVAILABILITY).tiers]
+    assert rates("30d") == [14.4, 6.0, 3.0, 1.0]
+    assert rates("28d") == [13.44, 5.6, 2.8, 0.933333]
+    custom = BurnRateTier(long="2h", short="10m", action="page", burn_rate=10)
+    assert SLO(**{**AVAILABILITY, "tiers": (custom,)}).windows == ("5m", "10m", "2h")
+    assert "short window 1h must be shorter" in _error(lambda: BurnRateTier(long="1h", short="1h", action="page", burn_rate=2))
+    assert "share a long window" in _error(lambda: SLO(**{**AVAILABILITY, "tiers": (custom, custom)}))
+
+
+def test_recorded_series_are_known_to_other_queries():
+    stack = _stack(SLO(**AVAILABILITY))
+    series = stack.series_labels()
+    assert series["slo:burn_rate:ratio"] == ("service", "slo", "window")
+    assert "slo:error_budget_remaining:ratio" in series and "slo:objective:ratio" in series
+
+
+BAD_DEFS = '''
+from sergas_observability.model import *
+stack = Stack(
+    name="demo",
+    environments=(Environment(name="production", external_labels={"env": "production"}),),
+    metrics=(Metric(name="demo_requests_total", kind="counter", help="Requests.", labels=("status",)),),
+    receivers=(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#a"),),
+    severities=(Severity(name="P0", description="p", receivers=("slack",)), Severity(name="P1", description="t", receivers=("slack",))),
+    default_receiver="slack",
+    slos=(SLO(service="demo", name="availability", objective=OBJECTIVE, runbook_url="https://r.example.com",
+              sli=RatioSLI(bad='demo_requests_total{status=~"5.."}', total="demo_requests_total")),),
+)
+'''
+
+
+def test_cli_bad_slo_exits_2_with_one_line_and_leaves_generated_untouched(tmp_path: Path):
+    out = tmp_path / "generated"
+    write_tree({"keep.txt": "previous output\n"}, out)
+    (tmp_path / "demo_defs.py").write_text(textwrap.dedent(BAD_DEFS.replace("OBJECTIVE", "100.0")))
+    proc = subprocess.run(
+        [sys.executable, "-m", "sergas_observability.cli", "generate", "--definitions", "demo_defs", "--out", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert "SLO 'availability' field 'objective'" in lines[0]
+    assert read_tree(out) == {"keep.txt": "previous output\n"}
+    # the same definitions with a valid objective generate the SLO's files
+    (tmp_path / "demo_defs.py").write_text(textwrap.dedent(BAD_DEFS.replace("OBJECTIVE", "99.9")))
+    proc = subprocess.run(
+        [sys.executable, "-m", "sergas_observability.cli", "generate", "--definitions", "demo_defs", "--out", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "prometheus/rules/slo-demo-availability.yml" in read_tree(out)

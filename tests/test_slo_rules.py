@@ -1,0 +1,158 @@
+"""SLO rules: promtool-clean, at most 8 per SLO, and proven by the generated promtool tests."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sergas_observability import toolchain
+from sergas_observability.compile.slo import compile_slos
+from sergas_observability.compile.slo_tests import slo_test_file
+from sergas_observability.model import SLO, RatioSLI
+
+TESTS = "prometheus/tests"
+
+
+def _rule_files(tree: Path) -> list[Path]:
+    return sorted((tree / "prometheus/rules").glob("slo-*.yml"))
+
+
+def _run_promtool_tests(paths: list[Path]) -> dict[Path, subprocess.CompletedProcess[str]]:
+    """`promtool test rules` on each file, two at a time (they take ~30 s each)."""
+    promtool = toolchain.binary("promtool")
+    results: dict[Path, subprocess.CompletedProcess[str]] = {}
+    pending = list(paths)
+    while pending:
+        batch, pending = pending[:2], pending[2:]
+        procs = {p: subprocess.Popen([promtool, "test", "rules", p.name], cwd=p.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for p in batch}
+        for path, proc in procs.items():
+            out, _ = proc.communicate(timeout=600)
+            results[path] = subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+    return results
+
+
+def test_every_sergas_slo_has_rules_tests_and_a_dashboard_row(stack, tree):
+    assert len(stack.slos) == 4
+    dashboards = {p.name: p for p in (tree / "grafana/dashboards").glob("slo_*.json")}
+    for slo in stack.slos:
+        assert (tree / slo_test_file(slo)).is_file()
+        dashboard = (tree / "grafana/dashboards" / f"slo_{slo.service.replace('-', '_')}.json").read_text()
+        assert f'slo=\\"{slo.name}\\"' in dashboard
+    assert len(dashboards) == 3  # one per service
+
+
+def test_slo_rule_files_pass_promtool_lint_fatal(tree):
+    files = _rule_files(tree)
+    assert len(files) == 4
+    assert toolchain.check_rules(files) == []
+
+
+def test_at_most_8_rules_per_slo_and_one_alert_per_tier(stack, tree):
+    for slo in stack.slos:
+        doc = yaml.safe_load((tree / f"prometheus/rules/slo-{slo.service}-{slo.name}.yml").read_text())
+        rules = [r for g in doc["groups"] for r in g["rules"]]
+        assert len(rules) <= 8
+        alerts = [r for r in rules if "alert" in r]
+        assert [a["alert"] for a in alerts] == [slo.tier_alert_name(t) for t in slo.tiers]
+        assert [a["labels"]["severity"] for a in alerts] == ["P0", "P0", "P1", "P1"]
+        for alert in alerts:
+            assert " or " not in alert["expr"]  # each tier alone, never an OR of window pairs
+            assert alert["annotations"]["summary"].endswith(".")
+            assert "{{ $labels.service }}" in alert["annotations"]["description"]
+            assert alert["annotations"]["runbook_url"] == slo.runbook_url
+
+
+def test_sergas_pages_go_to_p0_and_tickets_to_p1(stack):
+    for slo in stack.slos:
+        assert {slo.severity_of(t) for t in slo.tiers if t.action == "page"} == {"P0"}
+        assert {slo.severity_of(t) for t in slo.tiers if t.action == "ticket"} == {"P1"}
+
+
+def test_generated_tests_assert_the_issue_times(stack, tree):
+    """The generated checks are at the required times: a total outage pages within
+    the workbook time + 1 interval (~5 min at 99.5 %), pages resolve 10 min after a 3 h outage."""
+    slo = next(s for s in stack.slos if s.name == "http-availability")
+    doc = yaml.safe_load((tree / slo_test_file(slo)).read_text())
+    outage = next(t for t in doc["tests"] if "3h outage" in t["name"])
+    checks = {(c["eval_time"], c["alertname"]): bool(c["exp_alerts"]) for c in outage["alert_rule_test"]}
+    # 0.005 x 14.4 x 60 min = 4.32 min: firing at +5m, not at +4m
+    assert checks[("3d5m", "HttpAvailabilityBudgetBurn1h")] is True
+    assert checks[("3d4m", "HttpAvailabilityBudgetBurn1h")] is False
+    assert checks[("3d3h", "HttpAvailabilityBudgetBurn6h")] is True
+    assert checks[("3d3h10m", "HttpAvailabilityBudgetBurn1h")] is False
+    assert checks[("3d3h10m", "HttpAvailabilityBudgetBurn6h")] is False
+    tenfold = next(t for t in doc["tests"] if "10x burn" in t["name"])
+    # 6 x 6h / 10 = 216 min after a clean 6h window
+    assert {(c["eval_time"], bool(c["exp_alerts"])) for c in tenfold["alert_rule_test"]} == {("9h37m", True), ("9h35m", False)}
+    names = " ".join(t["name"] for t in doc["tests"])
+    for scenario in ("1x burn for 3 days", "errors at 0.5 events a minute", "zero traffic", "metrics absent", "steady burn at 1.2x 14.4", "steady burn at 1.2x 1:"):
+        assert scenario in names
+
+
+def test_generated_promtool_tests_pass_for_every_slo(stack, tree):
+    files = [tree / slo_test_file(slo) for slo in stack.slos]
+    results = _run_promtool_tests(files)
+    failed = {p.name: r.stdout[-3000:] for p, r in results.items() if r.returncode != 0}
+    assert not failed, failed
+
+
+def test_the_recovery_check_catches_a_page_that_lingers(stack, tree, tmp_path):
+    """Without the 5m 'still burning' condition the 6h page would hold ~30 min after
+    recovery (Sloth's behaviour): the generated test must then fail."""
+    slo = next(s for s in stack.slos if s.name == "http-availability")
+    rules = yaml.safe_load((tree / f"prometheus/rules/slo-{slo.service}-{slo.name}.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") == "HttpAvailabilityBudgetBurn6h":
+                lines = rule["expr"].splitlines()
+                rule["expr"] = "\n".join(line for line in lines if 'window="5m"' not in line)
+                assert len(rule["expr"].splitlines()) == len(lines) - 1
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "slo.yml").write_text(yaml.safe_dump(rules))
+    doc = yaml.safe_load((tree / slo_test_file(slo)).read_text())
+    doc["rule_files"] = ["rules/slo.yml"]
+    doc["tests"] = [t for t in doc["tests"] if "3h outage" in t["name"]]
+    (tmp_path / "outage.test.yml").write_text(yaml.safe_dump(doc))
+    result = _run_promtool_tests([tmp_path / "outage.test.yml"])[tmp_path / "outage.test.yml"]
+    assert result.returncode != 0
+    assert "HttpAvailabilityBudgetBurn6h" in result.stdout and "3d3h10m" in result.stdout
+
+
+TRAFFIC_WEIGHTED = """
+rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+- interval: 1m
+  input_series:
+  # 12 h busy and clean (1000 req/min), then 12 h quiet with 10 % errors (10 req/min)
+  - series: demo_requests_total{status="200"}
+    values: 0+1000x720 720000+9x719
+  - series: demo_requests_total{status="500"}
+    values: 0+0x720 1+1x719
+  promql_expr_test:
+  - expr: (slo:burn_rate:ratio{window="1d"} > 0.19 < 0.21) * 0 + 1
+    eval_time: 1d
+    exp_samples:
+    - labels: '{service="demo", slo="availability", window="1d"}'
+      value: 1
+  - expr: (slo:burn_rate:ratio{window="6h"} > 19.9 < 20.1) * 0 + 1
+    eval_time: 1d
+    exp_samples:
+    - labels: '{service="demo", slo="availability", window="6h"}'
+      value: 1
+"""
+
+
+def test_long_windows_are_traffic_weighted(tmp_path):
+    """720 errors in 727,200 requests over the day is 0.099 % (burn 0.198 at 99.5 %);
+    a mean of the 5m ratios would say 5 % (burn 10)."""
+    slo = SLO(service="demo", name="availability", objective=99.5, runbook_url="https://r.example.com",
+              sli=RatioSLI(bad='demo_requests_total{status=~"5.."}', total="demo_requests_total"))
+    (document,) = compile_slos([slo], {}, "http://grafana").values()
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(document))
+    (tmp_path / "weighted.test.yml").write_text(TRAFFIC_WEIGHTED)
+    result = _run_promtool_tests([tmp_path / "weighted.test.yml"])[tmp_path / "weighted.test.yml"]
+    assert result.returncode == 0, result.stdout
