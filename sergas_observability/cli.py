@@ -112,5 +112,33 @@ def lint(definitions: str, fmt: str) -> None:
         sys.exit(EXIT_INVALID)
 
 
+@main.group("import")
+def import_() -> None:
+    """Print SLOs of another tool's spec as Python definitions (paste them into definitions/)."""
+
+
+def _import_command(kind: str) -> None:
+    @import_.command(kind, help=f"Print the SLOs of a {'Sloth prometheus/v1' if kind == 'sloth' else 'OpenSLO v1/v1alpha'} FILE as Python.")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--page-severity", default="P0", show_default=True, help="Severity of the page tiers.")
+    @click.option("--ticket-severity", default="P1", show_default=True, help="Severity of the ticket tiers.")
+    @click.option("--runbook-base", default="https://runbooks.invalid/slo", show_default=True,
+                  help="Runbook URL prefix for SLOs whose spec names none (…/<service>-<slo>).")
+    def command(file: Path, page_severity: str, ticket_severity: str, runbook_base: str) -> None:
+        from .slo_import import ImportError_, load_openslo, load_sloth, render_python
+
+        load = load_sloth if kind == "sloth" else load_openslo
+        try:
+            slos = load(file.read_text(encoding="utf-8"), page_severity, ticket_severity, runbook_base)
+        except ImportError_ as exc:
+            click.echo(f"error: {file}: {exc}", err=True)
+            sys.exit(EXIT_DEFINITIONS)
+        click.echo(render_python(slos, file.name), nl=False)
+
+
+_import_command("sloth")
+_import_command("openslo")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

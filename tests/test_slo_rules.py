@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from sergas_observability import toolchain
-from sergas_observability.compile.slo import compile_slos
+from sergas_observability.compile.slo import Links, compile_slos
 from sergas_observability.compile.slo_tests import slo_test_file
 from sergas_observability.model import SLO, RatioSLI
 
@@ -151,7 +151,7 @@ def test_long_windows_are_traffic_weighted(tmp_path):
     a mean of the 5m ratios would say 5 % (burn 10)."""
     slo = SLO(service="demo", name="availability", objective=99.5, runbook_url="https://r.example.com",
               sli=RatioSLI(bad='demo_requests_total{status=~"5.."}', total="demo_requests_total"))
-    (document,) = compile_slos([slo], {}, "http://grafana").values()
+    (document,) = compile_slos([slo], {}, Links("http://grafana", "demo")).values()
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(document))
     (tmp_path / "weighted.test.yml").write_text(TRAFFIC_WEIGHTED)
     result = _run_promtool_tests([tmp_path / "weighted.test.yml"])[tmp_path / "weighted.test.yml"]

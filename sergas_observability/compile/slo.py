@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from prometheus_client.utils import floatToGoString
 
@@ -71,18 +71,28 @@ def rules_file(slo: SLO) -> str:
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    return compile_slos(stack.slos, {m.name: m for m in stack.metrics}, stack.grafana_url)
+    return compile_slos(stack.slos, {m.name: m for m in stack.metrics}, Links(stack.grafana_url, stack.name))
 
 
-def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], grafana_url: str) -> dict[str, Any]:
+class Links(NamedTuple):
+    """Where alerts point: the Grafana base URL and the stack name the dashboard uids start with."""
+
+    grafana_url: str
+    stack_name: str
+
+    def dashboard(self, slo: SLO) -> str:
+        return f"{self.grafana_url.rstrip('/')}/d/{dashboard_uid(self.stack_name, slo.service)}"
+
+
+def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], links: Links) -> dict[str, Any]:
     """Rule files keyed by path, from already validated SLOs (no model built here)."""
-    return {rules_file(slo): {"groups": slo_groups(slo, metrics, grafana_url)} for slo in slos}
+    return {rules_file(slo): {"groups": slo_groups(slo, metrics, links)} for slo in slos}
 
 
-def slo_groups(slo: SLO, metrics: dict[str, Any], grafana_url: str) -> list[dict[str, Any]]:
+def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links) -> list[dict[str, Any]]:
     events = SLIEvents(slo, metrics)
     fast = [events_rule(slo, events), burn_rate_rule(slo, events)]
-    fast.extend(alert_rule(slo, tier, grafana_url) for tier in slo.tiers)
+    fast.extend(alert_rule(slo, tier, links) for tier in slo.tiers)
     name = f"slo-{slo.service}-{slo.name}"
     return [
         {"name": name, "interval": FAST_INTERVAL, "rules": fast},
@@ -208,7 +218,7 @@ def alert_labels(slo: SLO, tier: BurnRateTier) -> dict[str, str]:
     return dict(sorted({**slo.labels, "severity": slo.severity_of(tier), "window": tier.long}.items()))
 
 
-def alert_annotations(slo: SLO, tier: BurnRateTier, grafana_url: str) -> dict[str, str]:
+def alert_annotations(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, str]:
     rate = tier.rate_for(slo.period_seconds)
     spent = rate * duration_seconds(tier.long) / slo.period_seconds
     exhaustion = format_duration(round(slo.period_seconds / rate / 60) * 60)
@@ -221,17 +231,17 @@ def alert_annotations(slo: SLO, tier: BurnRateTier, grafana_url: str) -> dict[st
             f" at this rate the rest lasts {exhaustion}."
         ),
         "runbook_url": slo.runbook_url,
-        "dashboard_url": f"{grafana_url.rstrip('/')}/d/{dashboard_uid(slo.service)}",
+        "dashboard_url": links.dashboard(slo),
     }
     return {**annotations, **dict(sorted(slo.annotations.items()))}
 
 
-def alert_rule(slo: SLO, tier: BurnRateTier, grafana_url: str) -> dict[str, Any]:
+def alert_rule(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, Any]:
     return {
         "alert": slo.tier_alert_name(tier),
         "expr": alert_expr(slo, tier),
         "labels": alert_labels(slo, tier),
-        "annotations": alert_annotations(slo, tier, grafana_url),
+        "annotations": alert_annotations(slo, tier, links),
     }
 
 

@@ -12,25 +12,24 @@ import json
 from ..model import Dashboard, Panel, Query, Row, Stack
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, OBJECTIVE_RECORD, SLO
 
-UID_PREFIX = "slo-"
-
-
-def dashboard_uid(service: str) -> str:
-    """Stable uid of a service's SLO dashboard (the alerts link to it)."""
-    return (UID_PREFIX + service)[:40]
+def dashboard_uid(stack_name: str, service: str) -> str:
+    """Stable uid of a service's SLO dashboard (the alerts link to it), prefixed
+    with the stack's name like every dashboard of the stack."""
+    return f"{stack_name}-slo-{service}"[:40]
 
 
 def slo_dashboards(stack: Stack) -> tuple[Dashboard, ...]:
     by_service: dict[str, list[SLO]] = {}
     for slo in stack.slos:
         by_service.setdefault(slo.service, []).append(slo)
-    return tuple(service_dashboard(service, slos) for service, slos in by_service.items())
+    return tuple(service_dashboard(stack.name, service, slos) for service, slos in by_service.items())
 
 
-def service_dashboard(service: str, slos: list[SLO]) -> Dashboard:
+def service_dashboard(stack_name: str, service: str, slos: list[SLO]) -> Dashboard:
     return Dashboard(
         title=f"SLOs: {service}",
-        uid=dashboard_uid(service),
+        uid=dashboard_uid(stack_name, service),
+        file=f"slo_{service.replace('-', '_')}.json",
         description=f"Service level objectives of {service}: SLI against objective, error budget left, burn rates.",
         tags=("slo", service),
         rows=tuple(slo_row(slo) for slo in slos),

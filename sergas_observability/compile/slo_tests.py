@@ -37,7 +37,7 @@ from ..model.base import duration_seconds, format_duration
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, BurnRateTier, LatencySLI, selector_of
 from ..promql import Selector, format_selector
 from ..promql.templates import expand
-from .slo import RAW_WINDOW_LIMIT, SLIEvents, alert_annotations, alert_labels, num, rules_file
+from .slo import RAW_WINDOW_LIMIT, Links, SLIEvents, alert_annotations, alert_labels, num, rules_file
 
 STEP_MINUTES = 1
 TRAFFIC = 100.0  # events per minute in every scenario but the low-traffic one
@@ -56,7 +56,7 @@ def compile(stack: Stack) -> dict[str, Any]:
     documents: dict[str, Any] = {}
     for slo in stack.slos:
         path = slo_test_file(slo)
-        tests = SLOTests(slo, metrics, stack.grafana_url).all()
+        tests = SLOTests(slo, metrics, Links(stack.grafana_url, stack.name)).all()
         rule_file = posixpath.relpath(rules_file(slo), posixpath.dirname(path))
         documents[path] = {"rule_files": [rule_file], "evaluation_interval": f"{STEP_MINUTES}m", "tests": tests}
     return documents
@@ -97,9 +97,9 @@ def _counter_values(segments: Sequence[Segment], good: int, bad: int) -> str:
 
 
 class SLOTests:
-    def __init__(self, slo: SLO, metrics: dict[str, Any], grafana_url: str):
+    def __init__(self, slo: SLO, metrics: dict[str, Any], links: Links):
         self.slo = slo
-        self.grafana_url = grafana_url
+        self.links = links
         self.series = input_series(slo, metrics)
         self.pages = [t for t in slo.tiers if t.action == "page"]
         self.history = max(_minutes(t.long) for t in slo.tiers)
@@ -113,7 +113,7 @@ class SLOTests:
         labels = {**alert_labels(self.slo, tier), "service": self.slo.service, "slo": self.slo.name}
         labels = dict(sorted(labels.items()))
         annotations = {
-            key: expand(text, labels, 0.0) for key, text in alert_annotations(self.slo, tier, self.grafana_url).items()
+            key: expand(text, labels, 0.0) for key, text in alert_annotations(self.slo, tier, self.links).items()
         }
         return {"exp_labels": labels, "exp_annotations": annotations}
 
