@@ -276,4 +276,4 @@ def test_undeclared_metric_in_a_panel_is_rejected(stack):
         rows=(Row(title="r", panels=(Panel(title="p", queries="rate(sergas_nope_total[$__rate_interval])", unit="short"),)),),
     )
     with pytest.raises(DefinitionError, match="sergas_nope_total"):
-        type(stack)(**{**dict(stack), "dashboards": (bad,)})
+        type(stack)(**{**dict(stack), "dashboards": stack.dashboards + (bad,)})
