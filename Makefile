@@ -35,9 +35,10 @@ tools: ## install promtool, amtool, the servers and docker-compose when missing 
 generate: $(STAMP) ## compile definitions/ into generated/
 	$(BIN)/sergas-obs generate
 
-check: $(STAMP) tools ## generated/ up to date, and valid for promtool and amtool
+check: $(STAMP) tools ## generated/ up to date, valid for promtool and amtool, definitions lint clean
 	$(BIN)/sergas-obs generate --check
 	$(BIN)/sergas-obs check
+	$(BIN)/sergas-obs lint
 
 lint: $(STAMP) tools ## lint the definitions: unknown metrics/labels, alert and dashboard hygiene, latency budgets
 	$(BIN)/sergas-obs lint $(if $(FORMAT),--format $(FORMAT))
