@@ -8,6 +8,7 @@ CLI can print one line instead of a traceback.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from types import FrameType
@@ -40,9 +41,15 @@ def _caller_origin() -> str | None:
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith(_PACKAGE_DIR) and "pydantic" not in filename:
-            return f"{filename}:{frame.f_lineno}"
+            return f"{_relative(filename)}:{frame.f_lineno}"
         frame = frame.f_back
     return None
+
+
+def _relative(filename: str) -> str:
+    """The path as the user would type it: relative to the working directory when below it."""
+    cwd = os.getcwd()
+    return os.path.relpath(filename, cwd) if filename.startswith(cwd + os.sep) else filename
 
 
 def _describe(kind: str, data: dict[str, Any]) -> str:
