@@ -46,9 +46,11 @@ def binary(name: str) -> str:
     return path
 
 
-def run(tool: str, args: Sequence[str], stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    tool: str, args: Sequence[str], stdin: str | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [binary(tool), *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120, check=False
+        [binary(tool), *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False
     )
 
 
@@ -80,7 +82,8 @@ def check_rules(paths: Iterable[Path]) -> list[Finding]:
 
 def run_rule_tests(path: Path) -> list[Finding]:
     # Rule files in a test are relative to the test file: run from its folder.
-    proc = run("promtool", ["test", "rules", path.name], cwd=path.parent)
+    # SLO tests replay days of 1-minute samples: ~30 s each, more on a busy machine.
+    proc = run("promtool", ["test", "rules", path.name], cwd=path.parent, timeout=900)
     return _findings("promtool", str(path), proc)
 
 

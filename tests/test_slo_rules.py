@@ -38,7 +38,7 @@ def test_every_sergas_slo_has_rules_tests_and_a_dashboard_row(stack, tree):
     assert len(stack.slos) == 4
     dashboards = {p.name: p for p in (tree / "grafana/dashboards").glob("slo_*.json")}
     for slo in stack.slos:
-        assert (tree / slo_test_file(slo)).is_file()
+        assert (tree / slo_test_file(slo)).is_file() and (tree / slo_test_file(slo, days=True)).is_file()
         dashboard = (tree / "grafana/dashboards" / f"slo_{slo.service.replace('-', '_')}.json").read_text()
         assert f'slo=\\"{slo.name}\\"' in dashboard
     assert len(dashboards) == 3  # one per service
@@ -76,24 +76,35 @@ def test_generated_tests_assert_the_issue_times(stack, tree):
     the workbook time + 1 interval (~5 min at 99.5 %), pages resolve 10 min after a 3 h outage."""
     slo = next(s for s in stack.slos if s.name == "http-availability")
     doc = yaml.safe_load((tree / slo_test_file(slo)).read_text())
+    assert doc["evaluation_interval"] == "1m"
     outage = next(t for t in doc["tests"] if "3h outage" in t["name"])
     checks = {(c["eval_time"], c["alertname"]): bool(c["exp_alerts"]) for c in outage["alert_rule_test"]}
-    # 0.005 x 14.4 x 60 min = 4.32 min: firing at +5m, not at +4m
-    assert checks[("3d5m", "HttpAvailabilityBudgetBurn1h")] is True
-    assert checks[("3d4m", "HttpAvailabilityBudgetBurn1h")] is False
-    assert checks[("3d3h", "HttpAvailabilityBudgetBurn6h")] is True
-    assert checks[("3d3h10m", "HttpAvailabilityBudgetBurn1h")] is False
-    assert checks[("3d3h10m", "HttpAvailabilityBudgetBurn6h")] is False
+    # after a day of clean history: 0.005 x 14.4 x 60 min = 4.32 min: firing at +5m, not at +4m
+    assert checks[("1d5m", "HttpAvailabilityBudgetBurn1h")] is True
+    assert checks[("1d4m", "HttpAvailabilityBudgetBurn1h")] is False
+    # 0.005 x 6 x 360 = 10.8 min; 0.005 x 3 x 1440 = 21.6 min (+3 min: a window over recorded rates)
+    assert (checks[("1d11m", "HttpAvailabilityBudgetBurn6h")], checks[("1d10m", "HttpAvailabilityBudgetBurn6h")]) == (True, False)
+    assert (checks[("1d25m", "HttpAvailabilityBudgetBurn1d")], checks[("1d21m", "HttpAvailabilityBudgetBurn1d")]) == (True, False)
+    assert checks[("1d3h", "HttpAvailabilityBudgetBurn6h")] is True
+    assert checks[("1d3h10m", "HttpAvailabilityBudgetBurn1h")] is False
+    assert checks[("1d3h10m", "HttpAvailabilityBudgetBurn6h")] is False
     tenfold = next(t for t in doc["tests"] if "10x burn" in t["name"])
     # 6 x 6h / 10 = 216 min after a clean 6h window
     assert {(c["eval_time"], bool(c["exp_alerts"])) for c in tenfold["alert_rule_test"]} == {("9h37m", True), ("9h35m", False)}
     names = " ".join(t["name"] for t in doc["tests"])
-    for scenario in ("1x burn for 3 days", "errors at 0.5 events a minute", "zero traffic", "metrics absent", "steady burn at 1.2x 14.4", "steady burn at 1.2x 1:"):
+    for scenario in ("errors at 0.5 events a minute", "zero traffic", "metrics absent", "steady burn at 1.2x 14.4", "steady burn at 1.2x 1:"):
         assert scenario in names
+    days = yaml.safe_load((tree / slo_test_file(slo, days=True)).read_text())
+    assert days["evaluation_interval"] == "5m"
+    outage = next(t for t in days["tests"] if "3h outage after 3d" in t["name"])
+    checks = {(c["eval_time"], c["alertname"]): bool(c["exp_alerts"]) for c in outage["alert_rule_test"]}
+    assert checks == {("3d20m", "HttpAvailabilityBudgetBurn3d"): False, ("3d30m", "HttpAvailabilityBudgetBurn3d"): True}
+    one_x = next(t for t in days["tests"] if "1x burn for 3 days" in t["name"])
+    assert one_x["promql_expr_test"][0]["exp_samples"] == []  # ALERTS of the pages: not one sample in 3 days
 
 
 def test_generated_promtool_tests_pass_for_every_slo(stack, tree):
-    files = [tree / slo_test_file(slo) for slo in stack.slos]
+    files = [tree / slo_test_file(slo, days) for slo in stack.slos for days in (False, True)]
     results = _run_promtool_tests(files)
     failed = {p.name: r.stdout[-3000:] for p, r in results.items() if r.returncode != 0}
     assert not failed, failed
@@ -118,7 +129,7 @@ def test_the_recovery_check_catches_a_page_that_lingers(stack, tree, tmp_path):
     (tmp_path / "outage.test.yml").write_text(yaml.safe_dump(doc))
     result = _run_promtool_tests([tmp_path / "outage.test.yml"])[tmp_path / "outage.test.yml"]
     assert result.returncode != 0
-    assert "HttpAvailabilityBudgetBurn6h" in result.stdout and "3d3h10m" in result.stdout
+    assert "HttpAvailabilityBudgetBurn6h" in result.stdout and "1d3h10m" in result.stdout
 
 
 TRAFFIC_WEIGHTED = """

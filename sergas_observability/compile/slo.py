@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 from prometheus_client.utils import floatToGoString
 
 from ..model import Stack
-from ..model.base import duration_seconds, format_duration
+from ..model.base import format_duration
 from ..model.slo import (
     BASE_WINDOW,
     BUDGET_REMAINING_RECORD,
@@ -50,6 +50,7 @@ from ..model.slo import (
     OBJECTIVE_RECORD,
     SLO,
     BurnRateTier,
+    duration_seconds,
     LatencySLI,
     RatioSLI,
 )

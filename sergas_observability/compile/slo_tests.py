@@ -1,25 +1,38 @@
 """promtool unit tests that prove each SLO's alerts fire and clear in time.
 
-One test file per SLO, against its service's real rule file, with 1-minute
-samples of constant traffic. The scenarios and what they assert:
+Two test files per SLO, against its real rule file, with 1-minute samples of
+constant traffic:
 
-- outage: after clean history, every request fails. Each tier fires by its
-  SRE-workbook detection time (budget x burn rate x long window / error ratio)
-  plus one evaluation interval (plus 3 minutes for windows averaged from the
-  recorded 5m rates), and not a minute before the workbook allows.
-- recovery: a 3-hour outage ends; every page has resolved 10 minutes later.
-- 10x burn: the first tier to fire does so by its workbook time.
-- 1x burn for 3 days: no page, ever.
-- low traffic: a handful of failed requests at half of `min_traffic`: no page.
+`slo-<service>-<name>.test.yml`, evaluated every minute as in production:
+
+- outage: after a day of clean history every request fails for 3 hours (or
+  until the slowest tier fired, if later). Each
+  tier up to a day long fires by its SRE-workbook detection time (budget x
+  burn rate x long window / error ratio) plus one evaluation interval (plus 3
+  minutes for windows averaged from the recorded 5m rates, which see a step ~2
+  minutes late), and not an evaluation before the workbook allows; 10 minutes
+  after recovery every page has resolved.
+- 10x burn: the first tier to fire does so by its workbook time + 1 interval.
+- low traffic: a handful of failed requests at half of `min_traffic`: no page
+  at any evaluation.
 - zero traffic: counters that do not move, and no series at all: no alert,
   burn rates 0 and the whole error budget left (no NaN).
 - steady burn, per tier, at 1.2x its own rate: once firing, the tier stays
   firing at every evaluation (no flapping).
 
-The input series are derived from the SLI's selectors: one series holding
-the good events and one the bad (for a latency SLI the `le` bucket and the
-count), with label values found by trying candidates against the matchers,
-and checked to be counted the way the rules count them.
+`slo-<service>-<name>.days.test.yml`, the multi-day scenarios, evaluated every
+5 minutes (the same rules; 25x cheaper to replay, as promtool evaluates every
+rule at every step and the long windows read every sample):
+
+- outage after 3 days of clean history: the tiers with longer windows fire
+  by their workbook time + 1 interval.
+- 1x burn for 3 days: no page at any evaluation.
+
+Pages read windows of at most 6 hours, so a day of history is as clean for
+them as three. The input series are derived from the SLI's selectors: one
+series holding the good events and one the bad (for a latency SLI the `le`
+bucket and the count), with label values found by trying candidates against
+the matchers, and checked to be counted the way the rules count them.
 """
 
 from __future__ import annotations
@@ -39,26 +52,31 @@ from ..promql import Selector, format_selector
 from ..promql.templates import expand
 from .slo import RAW_WINDOW_LIMIT, Links, SLIEvents, alert_annotations, alert_labels, num, rules_file
 
-STEP_MINUTES = 1
+SAMPLE_MINUTES = 1  # input samples, in both files
+DAYS_EVERY = 5  # evaluation interval of the multi-day file, minutes
+SHORT_HISTORY = 24 * 60  # clean history of the every-minute outage, minutes
 TRAFFIC = 100.0  # events per minute in every scenario but the low-traffic one
 RECOVERY_LIMIT = 10  # minutes after an outage by which every page has resolved
-# Windows averaged from the recorded 5m rates see a step change ~2 minutes late.
 RECORDED_WINDOW_LAG = 3
 GENERIC_VALUES = ("200", "500", "503", "success", "error", "x", "")  # "" leaves the label out
 
 
-def slo_test_file(slo: SLO) -> str:
-    return f"prometheus/tests/slo-{slo.service}-{slo.name}.test.yml"
+def slo_test_file(slo: SLO, days: bool = False) -> str:
+    return f"prometheus/tests/slo-{slo.service}-{slo.name}{'.days' if days else ''}.test.yml"
 
 
 def compile(stack: Stack) -> dict[str, Any]:
     metrics = {m.name: m for m in stack.metrics}
+    links = Links(stack.grafana_url, stack.name)
     documents: dict[str, Any] = {}
     for slo in stack.slos:
-        path = slo_test_file(slo)
-        tests = SLOTests(slo, metrics, Links(stack.grafana_url, stack.name)).all()
-        rule_file = posixpath.relpath(rules_file(slo), posixpath.dirname(path))
-        documents[path] = {"rule_files": [rule_file], "evaluation_interval": f"{STEP_MINUTES}m", "tests": tests}
+        for days, every in ((False, 1), (True, DAYS_EVERY)):
+            path = slo_test_file(slo, days)
+            suite = SLOTests(slo, metrics, links, every)
+            tests = suite.days_tests() if days else suite.minute_tests()
+            if tests:
+                rule_file = posixpath.relpath(rules_file(slo), posixpath.dirname(path))
+                documents[path] = {"rule_files": [rule_file], "evaluation_interval": f"{every}m", "tests": tests}
     return documents
 
 
@@ -97,12 +115,14 @@ def _counter_values(segments: Sequence[Segment], good: int, bad: int) -> str:
 
 
 class SLOTests:
-    def __init__(self, slo: SLO, metrics: dict[str, Any], links: Links):
+    def __init__(self, slo: SLO, metrics: dict[str, Any], links: Links, every: int = 1):
         self.slo = slo
         self.links = links
+        self.every = every  # evaluation interval, minutes
         self.series = input_series(slo, metrics)
         self.pages = [t for t in slo.tiers if t.action == "page"]
-        self.history = max(_minutes(t.long) for t in slo.tiers)
+        self.longest = max(_minutes(t.long) for t in slo.tiers)
+        self.short_history = min(SHORT_HISTORY, self.longest)
 
     # -- building blocks -------------------------------------------------------------
 
@@ -125,7 +145,7 @@ class SLOTests:
         }
 
     def _test(self, name: str, segments: Sequence[Segment], checks: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-        test: dict[str, Any] = {"name": f"{self.slo.key}: {name}", "interval": f"{STEP_MINUTES}m"}
+        test: dict[str, Any] = {"name": f"{self.slo.key}: {name}", "interval": f"{SAMPLE_MINUTES}m"}
         test["input_series"] = self._input(segments)
         if checks:
             test["alert_rule_test"] = sorted(checks, key=lambda c: (duration_seconds(c["eval_time"]), c["alertname"]))
@@ -140,14 +160,15 @@ class SLOTests:
         return round(self.slo.error_budget * rate * _minutes(tier.long) / error_ratio, 6)
 
     def latest_firing(self, tier: BurnRateTier, workbook: float) -> int:
-        """The first evaluation by which the tier must fire: workbook time plus one interval."""
+        """The evaluation by which the tier must fire: the first one after the
+        workbook time, i.e. at most one interval later (+ the recorded windows' lag)."""
         lag = RECORDED_WINDOW_LAG if duration_seconds(tier.long) > RAW_WINDOW_LIMIT else 0
-        return math.floor(workbook) + STEP_MINUTES + lag
+        return (math.floor(workbook / self.every) + 1) * self.every + math.ceil(lag / self.every) * self.every
 
     def _detection_checks(self, start: int, tier: BurnRateTier, workbook: float) -> list[dict[str, Any]]:
         checks = [self._check(start + self.latest_firing(tier, workbook), tier, True)]
-        earliest = math.ceil(workbook) - STEP_MINUTES
-        if earliest > 0:  # and not before the workbook allows
+        earliest = (math.ceil(workbook / self.every) - 1) * self.every  # the last evaluation before the workbook time
+        if earliest > 0:  # where the tier must not fire yet
             checks.append(self._check(start + earliest, tier, False))
         return checks
 
@@ -157,31 +178,44 @@ class SLOTests:
         expr = f'ALERTS{{alertname=~"{names}",service="{self.slo.service}",slo="{self.slo.name}"}}'
         return {"expr": f"count_over_time({expr}[{format_duration(minute * 60)}])", "eval_time": format_duration(minute * 60), "exp_samples": []}
 
-    # -- scenarios ------------------------------------------------------------------
+    # -- the two files ----------------------------------------------------------------
 
-    def all(self) -> list[dict[str, Any]]:
-        tests = [self.outage(), self.tenfold_burn(), self.one_x_burn(), *self.zero_traffic()]
+    def minute_tests(self) -> list[dict[str, Any]]:
+        short = [t for t in self.slo.tiers if _minutes(t.long) <= self.short_history]
+        tests = [self.outage(self.short_history, short, recovery=True), self.tenfold_burn(days=False), *self.zero_traffic()]
         if self.slo.min_traffic > 0 and self.pages:
             tests.append(self.low_traffic())
         tests.extend(self.steady_burn(tier) for tier in self.slo.tiers)
         return [t for t in tests if t is not None]
 
-    def outage(self) -> dict[str, Any]:
-        """Days of clean history, a 3-hour outage, recovery."""
-        outage, start = 180, self.history
+    def days_tests(self) -> list[dict[str, Any]]:
+        long = [t for t in self.slo.tiers if _minutes(t.long) > self.short_history]
+        tests = [self.outage(self.longest, long, recovery=False) if long else None, self.tenfold_burn(days=True)]
+        if self.pages:
+            tests.append(self.one_x_burn())
+        return [t for t in tests if t is not None]
+
+    # -- scenarios ------------------------------------------------------------------
+
+    def outage(self, history: int, tiers: list[BurnRateTier], recovery: bool) -> dict[str, Any]:
+        """Clean history, then every request fails for 3 hours, then recovery."""
+        timed = [(t, w) for t in tiers if (w := self.detection(t, 1.0)) is not None]
+        # 3 hours, or until the slowest tier fired (a 95 % SLO's 3d tier takes 216 minutes)
+        outage = max([180] + [self.latest_firing(t, w) + 5 for t, w in timed])
         checks = []
-        for tier in self.slo.tiers:
-            workbook = self.detection(tier, 1.0)
-            if workbook is not None and self.latest_firing(tier, workbook) < outage:
-                checks += self._detection_checks(start, tier, workbook)
-                if tier.action == "page":
-                    checks.append(self._check(start + outage, tier, True))
-        checks += [self._check(start + outage + RECOVERY_LIMIT, t, False) for t in self.pages]
-        segments = [Segment(start, TRAFFIC, 0.0), Segment(outage, TRAFFIC, 1.0), Segment(RECOVERY_LIMIT + 5, TRAFFIC, 0.0)]
-        name = f"3h outage: each tier fires by its workbook time + 1 interval, every page resolves within {RECOVERY_LIMIT}m of recovery"
+        for tier, workbook in timed:
+            checks += self._detection_checks(history, tier, workbook)
+            if tier.action == "page" and recovery:
+                checks.append(self._check(history + outage, tier, True))
+        if recovery:
+            checks += [self._check(history + outage + RECOVERY_LIMIT, t, False) for t in self.pages]
+        segments = [Segment(history, TRAFFIC, 0.0), Segment(outage, TRAFFIC, 1.0), Segment(RECOVERY_LIMIT + 5, TRAFFIC, 0.0)]
+        name = f"{format_duration(outage * 60)} outage after {format_duration(history * 60)} of clean history: each tier fires by its workbook time + 1 interval"
+        if recovery:
+            name += f", every page resolves within {RECOVERY_LIMIT}m of recovery"
         return self._test(name, segments, checks)
 
-    def tenfold_burn(self) -> dict[str, Any] | None:
+    def tenfold_burn(self, days: bool) -> dict[str, Any] | None:
         error_ratio = 10 * self.slo.error_budget
         if error_ratio > 1:
             return None
@@ -190,6 +224,8 @@ class SLOTests:
             return None
         workbook, first = min(times, key=lambda pair: self.latest_firing(pair[1], pair[0]))
         clean = _minutes(first.long)  # its long window starts clean, as after days of history
+        if (clean > self.short_history) != days:
+            return None  # the other file times it
         segments = [Segment(clean, TRAFFIC, 0.0), Segment(self.latest_firing(first, workbook) + 5, TRAFFIC, error_ratio)]
         checks = self._detection_checks(clean, first, workbook)
         return self._test(f"10x burn: {self.slo.tier_alert_name(first)} fires by its workbook time + 1 interval", segments, checks)
@@ -232,7 +268,7 @@ class SLOTests:
         flat = self._test("zero traffic: no alert, no NaN, the whole budget left", [Segment(length, 0.0, 0.0)], checks, promql_expr_test=exprs)
         absent = {
             "name": f"{self.slo.key}: metrics absent: no alert, no NaN, the whole budget left",
-            "interval": f"{STEP_MINUTES}m",
+            "interval": f"{SAMPLE_MINUTES}m",
             "input_series": [],
             "alert_rule_test": checks,
             "promql_expr_test": exprs,
@@ -254,12 +290,12 @@ class SLOTests:
             workbook = self.detection(tier, error_ratio)
             assert workbook is not None
             clean, first = _minutes(tier.long), self.latest_firing(tier, workbook)
-            checks = [self._check(clean + math.ceil(workbook) - STEP_MINUTES, tier, False)]
+            checks = self._detection_checks(clean, tier, workbook)[1:]
         else:
             clean, first, checks = 0, 5, []
         segments = [Segment(clean, TRAFFIC, 0.0)] if clean else []
         segments.append(Segment(first + hold, TRAFFIC, error_ratio))
-        checks += [self._check(clean + m, tier, True) for m in range(first, first + hold + 1, STEP_MINUTES)]
+        checks += [self._check(clean + m, tier, True) for m in range(first, first + hold + 1, self.every)]
         return self._test(f"steady burn at 1.2x {num(rate)}: {self.slo.tier_alert_name(tier)} fires and never flaps", segments, checks)
 
 

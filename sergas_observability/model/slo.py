@@ -14,6 +14,7 @@ burn rate = budget share spent when the tier fires x period / long window.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from typing import Annotated, Literal, Union
 
@@ -22,7 +23,11 @@ from pydantic import Field, field_validator, model_validator
 import promql_parser
 
 from ..promql import PromQLError, Selector, parse, selectors
-from .base import Definition, DefinitionError, Duration, LabelSet, duration_seconds, format_duration
+from .base import Definition, DefinitionError, Duration, LabelSet, format_duration
+from .base import duration_seconds as _parse_duration
+
+# The same few windows are parsed thousands of times when 1,000 SLOs compile.
+duration_seconds = functools.lru_cache(maxsize=256)(_parse_duration)
 from .metrics import Metric, MetricKind
 
 # The series the SLO compiler records, with their labels: other queries
@@ -291,7 +296,7 @@ class SLO(Definition):
     def period_seconds(self) -> float:
         return duration_seconds(self.period)
 
-    @property
+    @functools.cached_property
     def windows(self) -> tuple[str, ...]:
         """Every window a tier reads, plus the base window, shortest first."""
         seconds = {duration_seconds(BASE_WINDOW)}
