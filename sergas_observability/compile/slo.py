@@ -224,7 +224,7 @@ def alert_annotations(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, s
     spent = rate * duration_seconds(tier.long) / slo.period_seconds
     exhaustion = format_duration(round(slo.period_seconds / rate / 60) * 60)
     annotations = {
-        "summary": f"The {slo.name} SLO of {slo.service} is burning its error budget {format(rate, '.3g')}x faster than it can last.",
+        "summary": f"The {slo.name} SLO of {slo.service} is burning its error budget at {format(rate, '.3g')}x the sustainable rate.",
         "description": (
             f"More than {_percent(rate * slo.error_budget)} of {{{{ $labels.service }}}} {{{{ $labels.slo }}}} events"
             f" were bad over both the last {tier.long} and the last {tier.short} (objective {num(slo.objective)}%"
