@@ -45,7 +45,7 @@ def _fail(where: str, field: str, message: str) -> ImportError_:
 # -- PromQL with {{.window}} -> selectors --------------------------------------------
 
 
-def query_selectors(query: str, where: str, field: str, allow_plain: bool = False) -> tuple[str, ...]:
+def query_selectors(query: Any, where: str, field: str, allow_plain: bool = False) -> tuple[str, ...]:
     """The selectors whose rates `query` sums."""
     if not isinstance(query, str) or not query.strip():
         raise _fail(where, field, "query is missing")
@@ -115,7 +115,7 @@ def load_sloth(text: str, page_severity: str = "P0", ticket_severity: str = "P1"
             spec = doc
         else:
             raise ImportError_(f"not a Sloth prometheus/v1 spec (version: {doc.get('version')!r}, kind: {doc.get('kind')!r})")
-        service = spec.get("service")
+        service = str(spec.get("service") or "")
         for item in spec.get("slos") or ():
             slos.append(_sloth_slo(service, spec.get("labels") or {}, item, page_severity, ticket_severity, runbook_base))
     return slos
@@ -178,8 +178,8 @@ _UNITS = {"Minute": "m", "Hour": "h", "Day": "d", "Week": "w"}
 def load_openslo(text: str, page_severity: str = "P0", ticket_severity: str = "P1", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
     """OpenSLO v1 and v1alpha `kind: SLO` documents with ratio metrics (Occurrences budgeting)."""
     docs = _documents(text)
-    indicators = {
-        (d.get("metadata") or {}).get("name"): d.get("spec") or {}
+    indicators: dict[str, Any] = {
+        str((d.get("metadata") or {}).get("name")): d.get("spec") or {}
         for d in docs
         if d.get("kind") == "SLI" and str(d.get("apiVersion", "")).startswith("openslo/")
     }
@@ -228,7 +228,7 @@ def _openslo_slos(doc: dict[str, Any], indicators: dict[str, Any], page: str, ti
             "objective": percent,
             "description": spec.get("description") or "",
             "period": period,
-            "sli": RatioSLI(**sli),
+            "sli": {"type": "ratio", **sli},
             "runbook_url": runbook,
             "page_severity": page,
             "ticket_severity": ticket,
@@ -243,7 +243,7 @@ def _openslo_query(metric: dict[str, Any], where: str, key: str) -> tuple[str, .
     kind = source.get("type") or metric.get("source") or "prometheus"
     if str(kind).lower() != "prometheus":
         raise _fail(where, f"ratioMetric.{key}", f"source '{kind}' is not Prometheus")
-    return query_selectors(query, where, f"ratioMetric.{key}", allow_plain=True)
+    return query_selectors(str(query or ""), where, f"ratioMetric.{key}", allow_plain=True)
 
 
 def _openslo_period(spec: dict[str, Any], where: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ..model import Dashboard, Panel, Query, Row, Stack
+from ..model import Dashboard, Panel, Query, Row, Stack, Threshold
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, OBJECTIVE_RECORD, SLO
 
 def dashboard_uid(stack_name: str, service: str) -> str:
@@ -61,7 +61,7 @@ def slo_row(slo: SLO) -> Row:
                 description=f"Share of the {slo.period} error budget not yet spent; below 0 the objective is missed.",
                 queries=(Query(expr=f"{BUDGET_REMAINING_RECORD}{{{match}}}", legend="remaining"),),
                 unit="percentunit",
-                thresholds=((None, "red"), (0.0, "orange"), (0.25, "green")),
+                thresholds=(Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green")),
                 width=4,
             ),
             Panel(
@@ -69,7 +69,7 @@ def slo_row(slo: SLO) -> Row:
                 description="Error ratio / error budget per window; 1 spends the budget exactly over the period.",
                 queries=(Query(expr=f"{BURN_RATE_RECORD}{{{match}}}", legend="{{window}}"),),
                 unit="short",
-                thresholds=((None, "green"), (1.0, "orange")),
+                thresholds=(Threshold(value=None, color="green"), Threshold(value=1.0, color="orange")),
                 width=10,
             ),
         ),
