@@ -34,6 +34,7 @@ a `for` would only add its length to every detection time.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -41,7 +42,7 @@ from typing import Any, NamedTuple
 from prometheus_client.utils import floatToGoString
 
 from ..model import Stack
-from ..model.base import format_duration
+from ..model.base import format_duration as _format_duration
 from ..model.slo import (
     BASE_WINDOW,
     BUDGET_REMAINING_RECORD,
@@ -64,6 +65,7 @@ PERIOD_INTERVAL = "2m30s"
 RAW_WINDOW_LIMIT = duration_seconds("6h")
 # Divides by the total traffic when it is 0 (one event in 30 years is 1e-9/s).
 TINY_RATE = "1e-09"
+format_duration = functools.lru_cache(maxsize=1024)(_format_duration)
 
 
 def rules_file(slo: SLO) -> str:
@@ -104,6 +106,7 @@ def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links) -> list[dict[str
 # -- PromQL pieces ------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def num(value: float) -> str:
     """A float as a short PromQL literal (14.4, 6, 0.005)."""
     text = repr(float(value))
@@ -111,7 +114,12 @@ def num(value: float) -> str:
 
 
 def slo_matchers(slo: SLO) -> str:
-    return f'service={json.dumps(slo.service)},slo={json.dumps(slo.name)}'
+    return _matchers(slo.service, slo.name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _matchers(service: str, name: str) -> str:
+    return f"service={json.dumps(service)},slo={json.dumps(name)}"
 
 
 def _rate_sum(selectors: Sequence[str], window: str) -> str:
