@@ -14,6 +14,7 @@ named, rather than guessed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -311,4 +312,8 @@ def _py(value: Any) -> str:
         return "(" + ", ".join(_py(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):  # as in definitions/: "text", and 'selector{a="b"}'
+        if '"' in value and "'" not in value and "\\" not in value and value.isprintable():
+            return f"'{value}'"
+        return json.dumps(value, ensure_ascii=False)  # JSON escapes are Python escapes
     return repr(value)
