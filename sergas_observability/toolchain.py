@@ -7,11 +7,14 @@ file, and the line where the tool names one.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,14 +113,19 @@ def verify_routes(path: Path, labels: dict[str, str], receivers: Sequence[str]) 
 
 
 def validate_tree(stack: "Stack", out_dir: Path) -> list[Finding]:
-    """Every check promtool and amtool can make of a generated tree."""
-    findings: list[Finding] = []
+    """Every check promtool and amtool can make of a generated tree.
+
+    The checks are independent processes, so they run side by side (the SLO
+    rule tests dominate); findings keep the order of the checks.
+    """
+    checks: list[Callable[[], list[Finding]]] = []
     for env in stack.environments:
-        findings += check_config(out_dir / "prometheus" / env.name / "prometheus.yml")
-        findings += check_alertmanager(out_dir / "alertmanager" / env.name / "alertmanager.yml")
+        checks.append(partial(check_config, out_dir / "prometheus" / env.name / "prometheus.yml"))
+        checks.append(partial(check_alertmanager, out_dir / "alertmanager" / env.name / "alertmanager.yml"))
     rule_files = sorted((out_dir / "prometheus" / "rules").glob("*.yml"))
     if rule_files:
-        findings += check_rules(rule_files)
+        checks.append(partial(check_rules, rule_files))
     for test_file in sorted((out_dir / "prometheus" / "tests").glob("*.yml")):
-        findings += run_rule_tests(test_file)
-    return findings
+        checks.append(partial(run_rule_tests, test_file))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return [finding for found in pool.map(lambda check: check(), checks) for finding in found]
