@@ -7,7 +7,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from ..promql import parse
-from .base import Definition, Duration, LabelSet, check_snake
+from .base import Definition, Duration, HttpUrl, LabelSet, check_snake
 
 _CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _RECORD_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z0-9_]+)*$")
@@ -70,7 +70,7 @@ class Alert(Definition):
     service: str
     summary: str
     description: str
-    runbook_url: str
+    runbook_url: HttpUrl
     dashboard: str | None = None
     labels: LabelSet = {}
     group: str = "sergas-alerts"
@@ -93,13 +93,6 @@ class Alert(Definition):
     def _one_sentence(cls, value: str) -> str:
         if not value.endswith(".") or "\n" in value:
             raise ValueError("summary must be one sentence ending with '.'")
-        return value
-
-    @field_validator("runbook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("runbook_url must be an http(s) URL")
         return value
 
     @field_validator("labels")

@@ -137,6 +137,14 @@ def _check_duration(value: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_check_duration)]
 
+def _check_http_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"'{value}' is not an http(s) URL")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+
 _SNAKE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 

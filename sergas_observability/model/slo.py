@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 import promql_parser
 
 from ..promql import PromQLError, Selector, parse, selectors
-from .base import Definition, DefinitionError, Duration, LabelSet, format_duration
+from .base import Definition, DefinitionError, Duration, HttpUrl, LabelSet, format_duration
 from .base import duration_seconds as _parse_duration
 
 # The same few windows are parsed thousands of times when 1,000 SLOs compile.
@@ -181,7 +181,7 @@ class SLO(Definition):
     sli: SLI
     period: Duration = "30d"
     description: str = ""
-    runbook_url: str
+    runbook_url: HttpUrl
     page_severity: str = "P0"
     ticket_severity: str = "P1"
     tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS
@@ -202,13 +202,6 @@ class SLO(Definition):
     def _percent(cls, value: float) -> float:
         if not 0 < value < 100:
             raise ValueError(f"{value} is not a percentage in (0, 100), e.g. 99.5")
-        return value
-
-    @field_validator("runbook_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("runbook_url must be an http(s) URL")
         return value
 
     @field_validator("min_traffic")
