@@ -21,7 +21,6 @@ from typing import Any
 from ..model import BlackboxProbe, Environment, Stack
 from . import alertmanager, grafana, prometheus
 
-REPACKAGES = True
 DIR = "compose"
 SECRETS_DIR = "./secrets"
 # From compose/ to the other generated trees.

@@ -25,19 +25,26 @@ drop `rule_files` from the environment's Prometheus.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..model import Environment, Stack
 from ..promql.scoping import scope
 from .packaging import rule_groups
 
-REPACKAGES = True
 # Model check: every Environment sets `env` in its external labels.
 SCOPE_LABEL = "env"
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    groups = rule_groups(stack)
+    """The rule files for `stack` on their own (the pipeline calls `package`)."""
+    from . import produce
+
+    return package(stack, produce(stack))
+
+
+def package(stack: Stack, produced: Mapping[str, Any]) -> dict[str, Any]:
+    groups = rule_groups(produced)
     check_partial_response(stack, {group["name"] for _, group in groups})
     documents: dict[str, Any] = {}
     for env in stack.environments:

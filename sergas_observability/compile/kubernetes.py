@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from ..model import BlackboxProbe, Environment, ScrapeJob, Stack
@@ -41,7 +42,6 @@ from ..output import render
 from . import alertmanager, grafana
 from .packaging import rule_files
 
-REPACKAGES = True
 API_V1 = "monitoring.coreos.com/v1"
 API_V1ALPHA1 = "monitoring.coreos.com/v1alpha1"
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}
@@ -57,10 +57,17 @@ _CAMEL = {"require_tls": "requireTLS"}
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    rules = rule_files(stack)
+    """The resources for `stack` on their own (the pipeline calls `package`)."""
+    from . import produce
+
+    return package(stack, produce(stack))
+
+
+def package(stack: Stack, produced: Mapping[str, Any]) -> dict[str, Any]:
+    rules = rule_files(produced)
     dashboards = {
         path.rsplit("/", 1)[1]: render(path, document)
-        for path, document in grafana.compile(stack).items()
+        for path, document in produced.items()
         if path.startswith("grafana/dashboards/")
     }
     documents: dict[str, Any] = {}
