@@ -118,7 +118,7 @@ def import_() -> None:
 
 
 def _import_command(kind: str) -> None:
-    @import_.command(kind, help=f"Print the SLOs of a {'Sloth prometheus/v1' if kind == 'sloth' else 'OpenSLO v1/v1alpha'} FILE as Python.")
+    @import_.command(kind, help=f"Print the SLOs of {'a Sloth prometheus/v1' if kind == 'sloth' else 'an OpenSLO v1/v1alpha'} FILE as Python.")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--page-severity", default="P0", show_default=True, help="Severity of the page tiers.")
     @click.option("--ticket-severity", default="P1", show_default=True, help="Severity of the ticket tiers.")
