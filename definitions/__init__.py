@@ -8,7 +8,7 @@ from sergas_observability.model import Stack
 
 from .alerts import ALERTS
 from .dashboards import DASHBOARDS
-from .environments import ENVIRONMENTS
+from .environments import CENTRAL, ENVIRONMENTS
 from .exporters import EXPORTER_METRICS
 from .metrics import APP_METRICS
 from .recording import RECORDING_RULES
@@ -30,4 +30,5 @@ stack = Stack(
     dashboards=DASHBOARDS,
     slos=SLOS,
     grafana_url="https://grafana.sergas-agents.com",
+    central=CENTRAL,
 )

@@ -1,6 +1,6 @@
 """The three deployment environments of seed section 1.2."""
 
-from sergas_observability.model import Environment, SlackReceiver
+from sergas_observability.model import CentralMetrics, Environment, SlackReceiver
 
 SECRETS = "/etc/alertmanager/secrets"
 
@@ -32,3 +32,15 @@ production = Environment(
 )
 
 ENVIRONMENTS = (development, staging, production)
+
+# Staging and production also ship everything to the central Mimir: one place
+# to compare environments (series there carry `env` and `cluster`), and where
+# the Mimir ruler evaluates generated/mimir/rules/. Development stays local.
+CENTRAL = CentralMetrics(
+    remote_write_url="https://mimir.sergas-agents.com/api/v1/push",
+    query_url="https://mimir.sergas-agents.com/prometheus",
+    environments=("staging", "production"),
+    tenant="sergas",
+    username="sergas-prometheus",
+    password_file="/etc/prometheus/secrets/mimir-password",
+)

@@ -32,6 +32,7 @@ from .slo_dashboard import slo_dashboards
 SCHEMA_VERSION = 39
 DATASOURCE_UID = "prometheus"
 DATASOURCE_URL = "http://prometheus:9090"
+CENTRAL_DATASOURCE_UID = "central"
 # Where the Grafana container mounts generated/grafana/dashboards.
 DASHBOARDS_PATH = "/var/lib/grafana/dashboards"
 PROVIDER_NAME = "sergas"
@@ -81,21 +82,36 @@ def datasource_provisioning(stack: Stack) -> dict[str, Any]:
     # $__rate_interval is four scrape intervals at least; Grafana learns the
     # scrape interval from timeInterval, so give it our shortest one.
     scrape = min((env.scrape_interval for env in stack.environments), key=duration_seconds)
-    return {
-        "apiVersion": 1,
-        "datasources": [
-            {
-                "name": "Prometheus",
-                "type": "prometheus",
-                "uid": DATASOURCE_UID,
-                "access": "proxy",
-                "url": DATASOURCE_URL,
-                "isDefault": True,
-                "editable": False,
-                "jsonData": {"timeInterval": scrape, "httpMethod": "POST"},
-            }
-        ],
-    }
+    datasources = [
+        {
+            "name": "Prometheus",
+            "type": "prometheus",
+            "uid": DATASOURCE_UID,
+            "access": "proxy",
+            "url": DATASOURCE_URL,
+            "isDefault": True,
+            "editable": False,
+            "jsonData": {"timeInterval": scrape, "httpMethod": "POST"},
+        }
+    ]
+    if stack.central is not None:
+        # The view across environments: the same dashboards, picked in the
+        # `datasource` variable; series there carry `env` and `cluster`.
+        central: dict[str, Any] = {
+            "name": "Central (all environments)",
+            "type": "prometheus",
+            "uid": CENTRAL_DATASOURCE_UID,
+            "access": "proxy",
+            "url": stack.central.query_url,
+            "isDefault": False,
+            "editable": False,
+            "jsonData": {"timeInterval": scrape, "httpMethod": "POST"},
+        }
+        if stack.central.tenant:
+            central["jsonData"].update(httpHeaderName1="X-Scope-OrgID")
+            central["secureJsonData"] = {"httpHeaderValue1": stack.central.tenant}
+        datasources.append(central)
+    return {"apiVersion": 1, "datasources": datasources}
 
 
 def dashboard_provisioning() -> dict[str, Any]:

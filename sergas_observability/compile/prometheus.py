@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import BlackboxProbe, Environment, ScrapeJob, Stack
+from ..model.platforms import CentralMetrics
 from ..output import HEADER
 
 RULES_GLOB = "../rules/*.yml"
@@ -23,7 +24,7 @@ def compile(stack: Stack) -> dict[str, Any]:
 
 
 def config(stack: Stack, env: Environment) -> dict[str, Any]:
-    return {
+    document = {
         "global": {
             "scrape_interval": env.scrape_interval,
             "scrape_timeout": env.scrape_timeout,
@@ -38,6 +39,18 @@ def config(stack: Stack, env: Environment) -> dict[str, Any]:
             if env.name in job.targets
         ],
     }
+    if stack.central is not None and env.name in stack.central.environments:
+        document["remote_write"] = [remote_write(stack.central)]
+    return document
+
+
+def remote_write(central: CentralMetrics) -> dict[str, Any]:
+    target: dict[str, Any] = {"url": central.remote_write_url}
+    if central.tenant:
+        target["headers"] = {"X-Scope-OrgID": central.tenant}
+    if central.username:
+        target["basic_auth"] = {"username": central.username, "password_file": central.password_file}
+    return target
 
 
 def scrape_config(job: ScrapeJob | BlackboxProbe, env: Environment) -> dict[str, Any]:

@@ -5,13 +5,15 @@ from .base import Definition, DefinitionError, duration_seconds, format_duration
 from .dashboards import Dashboard, Panel, Query, Row, Threshold
 from .environments import Environment
 from .metrics import Label, Metric, MetricKind
+from .platforms import CentralMetrics, ComposeSettings, KubernetesSettings, ThanosSettings
 from .routing import EmailReceiver, PagerDutyReceiver, Severity, SlackReceiver, WebhookReceiver
 from .slo import DEFAULT_TIERS, SLO, BurnRateTier, LatencySLI, RatioSLI
 from .stack import Stack
 from .targets import BlackboxProbe, ScrapeJob
 
 __all__ = [
-    "Alert", "AlertScenario", "AlertTest", "BlackboxProbe", "Dashboard", "Definition", "DefinitionError",
+    "Alert", "AlertScenario", "AlertTest", "BlackboxProbe", "CentralMetrics", "ComposeSettings", "Dashboard",
+    "Definition", "DefinitionError", "KubernetesSettings", "ThanosSettings",
     "EmailReceiver", "Environment", "Label", "Metric", "MetricKind", "PagerDutyReceiver", "Panel", "Query",
     "RecordingRule", "Row", "SLO", "BurnRateTier", "LatencySLI", "RatioSLI", "DEFAULT_TIERS", "ScrapeJob", "Severity", "SlackReceiver", "Stack", "Threshold", "WebhookReceiver",
     "duration_seconds", "format_duration",

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import field_validator
 
-from .base import Definition
+from .base import Definition, HttpUrl
 
 # Kubernetes label keys: optional DNS prefix, then a name of up to 63 characters.
 _K8S_KEY_RE = re.compile(r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
@@ -113,6 +113,40 @@ class ComposeSettings(Definition):
     def _no_credentials(cls, value: str) -> str:
         if "@" in value:
             raise ValueError("credentials in an address would be written to generated files; they are read from secret files")
+        return value
+
+
+class CentralMetrics(Definition):
+    """A central Mimir (or any remote-write store) the environments ship to.
+
+    Each listed environment's Prometheus remote-writes everything it scrapes
+    and records to `remote_write_url`; its external labels (`env`, `cluster`)
+    keep the series of the environments apart there, which is also what the
+    Mimir-ruler rule files (scoped by `env`) expect. Grafana gets a second
+    datasource on `query_url` for the view across environments. The password
+    is read from a file, like every other secret.
+    """
+
+    kind_name = "CentralMetrics"
+    remote_write_url: HttpUrl
+    query_url: HttpUrl
+    environments: tuple[str, ...]
+    tenant: str | None = None
+    username: str | None = None
+    password_file: str | None = None
+
+    @field_validator("password_file")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"'{value}' must be an absolute path to a file holding the secret")
+        return value
+
+    @field_validator("environments")
+    @classmethod
+    def _some(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name the environments that ship their metrics")
         return value
 
 

@@ -16,7 +16,7 @@ from .environments import Environment
 from .metrics import Metric
 from .routing import Receiver, Severity
 from .slo import RECORDED_SERIES, SLO, check_references as check_slo_references
-from .platforms import ComposeSettings, KubernetesSettings, ThanosSettings, check_platforms
+from .platforms import CentralMetrics, ComposeSettings, KubernetesSettings, ThanosSettings, check_platforms
 from .targets import BlackboxProbe, ScrapeJob
 
 # Series every Prometheus has without declaring them: per-target scrape series
@@ -65,6 +65,7 @@ class Stack(Definition):
     kubernetes: KubernetesSettings = KubernetesSettings()
     thanos: ThanosSettings = ThanosSettings()
     compose: ComposeSettings = ComposeSettings()
+    central: CentralMetrics | None = None
     group_by: tuple[str, ...] = ("alertname", "env", "service")
     inhibit_equal: tuple[str, ...] = ("env", "service")
     grafana_url: str = "http://localhost:3000"
@@ -87,6 +88,11 @@ class Stack(Definition):
         self._check_references()
         self._check_slos()
         check_platforms(self.kubernetes, self.compose, {e.name for e in self.environments})
+        if self.central is not None:
+            envs = {e.name for e in self.environments}
+            for name in self.central.environments:
+                if name not in envs:
+                    raise self.central.fail("environments", f"unknown environment '{name}'" + did_you_mean(name, envs))
         return self
 
     # -- routing ---------------------------------------------------------------
