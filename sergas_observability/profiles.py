@@ -58,6 +58,12 @@ def _deployments(stack: Stack, env_name: str) -> dict[str, Any]:
     if kubernetes is not None and kubernetes.namespaces:
         kept = {env: ns for env, ns in kubernetes.namespaces.items() if env == env_name}
         changes["kubernetes"] = _derive(kubernetes, namespaces=kept)
+    central = getattr(stack, "central", None)
+    if central is not None:
+        # Remote write only where the environment shipped before: never from
+        # the e2e profile, whose traffic must stay on loopback.
+        shipped = env_name in central.environments
+        changes["central"] = _derive(central, environments=(env_name,)) if shipped else None
     return changes
 
 

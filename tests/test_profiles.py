@@ -43,6 +43,8 @@ def test_one_fast_loopback_environment_that_pages(profile: Stack) -> None:
         {"job_name": "sergas-app", "metrics_path": "/metrics", "scheme": "http", "static_configs": [{"targets": [APP]}]}
     ]
     assert config["alerting"]["alertmanagers"] == [{"static_configs": [{"targets": [AM]}]}]
+    # The real stack remote-writes to a central Mimir; the profile must stay on loopback.
+    assert profile.central is None and "remote_write" not in config
 
 
 def test_rules_differ_only_in_for(stack: Stack, profile: Stack) -> None:
@@ -93,5 +95,7 @@ def test_only_one_environment_compiles_as_before(stack: Stack) -> None:
     assert prometheus.config(alone, production) == prometheus.config(stack, production)
     assert alertmanager.config(alone, production) == alertmanager.config(stack, production)
     assert rules.compile(alone) == rules.compile(stack)
+    development = profiles.only(stack, "development")
+    assert development.central is None  # development never shipped to the central store
     with pytest.raises(DefinitionError, match="no environment 'prod'"):
         profiles.only(stack, "prod")
