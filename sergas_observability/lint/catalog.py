@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..model import BlackboxProbe, Environment, Metric, MetricKind, ScrapeJob, Stack, duration_seconds
+from ..model.metrics import SCRAPE_LABELS
 from ..model.stack import BUILTIN_SERIES
 
 Labels = frozenset[str]
@@ -32,7 +33,6 @@ seconds = lru_cache(maxsize=256)(duration_seconds)
 
 # Kinds a series can have; the counter-like ones may be rate()d.
 COUNTER_LIKE = frozenset({"counter", "histogram_bucket", "histogram_sum", "histogram_count", "summary_sum", "summary_count"})
-SCRAPE_LABELS = frozenset({"job", "instance"})
 # What the runtime label guard records for a value outside a label's declared
 # values (sergas_observability.instrumentation); queries may select it.
 OVERFLOW_VALUE = "__overflow__"

@@ -8,9 +8,11 @@ CLI can print one line instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
+from collections.abc import Iterable
 from types import FrameType
 from typing import Annotated, Any, ClassVar
 
@@ -33,6 +35,12 @@ class DefinitionError(ValueError):
         field = f" field '{self.field}'" if self.field else ""
         prefix = f"{self.origin}: " if self.origin else ""
         return f"{prefix}{self.where}{field}: {self.message}"
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest known name, or ''."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _caller_origin() -> str | None:

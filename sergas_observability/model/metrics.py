@@ -30,6 +30,9 @@ _METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 # Labels Prometheus itself adds or owns; an application metric may not declare them.
 RESERVED_LABELS = frozenset({"job", "instance", "le", "quantile", "env", "__name__"})
 
+# Labels every scraped series carries, whatever its metric declares.
+SCRAPE_LABELS = frozenset({"job", "instance"})
+
 
 class Label(Definition):
     """A label of a metric. `values` lists the allowed values when they are known."""

@@ -13,7 +13,6 @@ burn rate = budget share spent when the tier fires x period / long window.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from typing import Annotated, Literal, Union
@@ -23,12 +22,12 @@ from pydantic import Field, field_validator, model_validator
 import promql_parser
 
 from ..promql import PromQLError, Selector, parse, selectors
-from .base import Definition, DefinitionError, Duration, HttpUrl, LabelSet, format_duration
+from .base import Definition, DefinitionError, Duration, HttpUrl, LabelSet, did_you_mean, format_duration
 from .base import duration_seconds as _parse_duration
 
 # The same few windows are parsed thousands of times when 1,000 SLOs compile.
 duration_seconds = functools.lru_cache(maxsize=256)(_parse_duration)
-from .metrics import Metric, MetricKind
+from .metrics import SCRAPE_LABELS, Metric, MetricKind
 
 # The series the SLO compiler records, with their labels: other queries
 # (dashboards, alerts) may read them like any declared metric.
@@ -306,7 +305,6 @@ class SLO(Definition):
 
 # Labels the scrape puts on every series, so a selector may match on them
 # although no metric declares them.
-SCRAPE_LABELS = ("job", "instance")
 
 
 def check_references(
@@ -330,7 +328,7 @@ def check_references(
         selector = sli.selector
         family = metrics.get(selector.metric or "")
         if family is None:
-            raise slo.fail("sli.histogram", f"metric '{selector.metric}' is not declared" + _close(selector.metric, metrics))
+            raise slo.fail("sli.histogram", f"metric '{selector.metric}' is not declared" + did_you_mean(selector.metric or "", metrics))
         if family.kind is not MetricKind.HISTOGRAM:
             raise slo.fail("sli.histogram", f"'{family.name}' is a {family.kind.value}, not a histogram")
         _check_selector(slo, "sli.histogram", Selector(f"{family.name}_bucket", selector.matchers), series)
@@ -344,13 +342,8 @@ def check_references(
 def _check_selector(slo: SLO, field: str, selector: Selector, series: dict[str, tuple[str, ...]]) -> None:
     name = selector.metric or ""
     if name not in series:
-        raise slo.fail(field, f"metric '{name}' is not declared" + _close(name, series))
-    allowed = set(series[name]) | set(SCRAPE_LABELS)
+        raise slo.fail(field, f"metric '{name}' is not declared" + did_you_mean(name, series))
+    allowed = set(series[name]) | SCRAPE_LABELS
     for label in selector.label_names:
         if label not in allowed:
-            raise slo.fail(field, f"'{name}' has no label '{label}'" + _close(label, allowed))
-
-
-def _close(name: str | None, known: object) -> str:
-    close = difflib.get_close_matches(name or "", list(known), n=1)  # type: ignore[call-overload]
-    return f" (did you mean '{close[0]}'?)" if close else ""
+            raise slo.fail(field, f"'{name}' has no label '{label}'" + did_you_mean(label, allowed))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,7 +9,7 @@ from pydantic import model_validator
 
 from ..promql import metric_names, substitute_grafana_variables
 from .alerts import Alert, RecordingRule
-from .base import Definition, DefinitionError
+from .base import Definition, DefinitionError, did_you_mean
 from .dashboards import Dashboard
 from .environments import Environment
 from .metrics import Metric
@@ -30,11 +29,6 @@ BUILTIN_SERIES: dict[str, tuple[str, ...]] = {
     "ALERTS": ("alertname", "alertstate", "severity"),
     "ALERTS_FOR_STATE": ("alertname", "severity"),
 }
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _unique(items: Iterable[Definition], key: str, what: str) -> None:
@@ -87,12 +81,7 @@ class Stack(Definition):
         self._check_targets()
         self._check_references()
         self._check_slos()
-        check_platforms(self.kubernetes, self.compose, {e.name for e in self.environments})
-        if self.central is not None:
-            envs = {e.name for e in self.environments}
-            for name in self.central.environments:
-                if name not in envs:
-                    raise self.central.fail("environments", f"unknown environment '{name}'" + did_you_mean(name, envs))
+        check_platforms(self.kubernetes, self.compose, self.central, {e.name for e in self.environments})
         return self
 
     # -- routing ---------------------------------------------------------------
