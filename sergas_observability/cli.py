@@ -1,19 +1,22 @@
 """`sergas-obs`: the command line.
 
-Exit codes: 0 ok, 1 validation failure (drift, promtool/amtool, lint errors),
-2 bad definitions or usage.
+Exit codes: 0 ok, 1 validation failure (drift, promtool/amtool findings),
+2 bad definitions or usage, 3 an internal error (a bug: please report it).
+Every mistake in the definitions is printed on its own line, in file and line
+order, by `generate`, `check` and `lint` alike (they share one validation pass).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
-from .loader import LoadError, load_stack
-
-EXIT_OK, EXIT_INVALID, EXIT_DEFINITIONS = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_DEFINITIONS, EXIT_INTERNAL = 0, 1, 2, 3
 
 definitions_option = click.option(
     "--definitions", "-d", "definitions", default="definitions", show_default=True,
@@ -21,23 +24,61 @@ definitions_option = click.option(
 )
 out_option = click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
-    show_default=True, help="Output directory.",
+    show_default=True, help="Output directory (generate owns only the files it wrote there).",
 )
 
 
-def _load(definitions: str):
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """An unexpected exception becomes one line and exit 3 (a traceback with --debug)."""
     try:
-        return load_stack(definitions)
-    except LoadError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_DEFINITIONS)
+        yield
+    except (SystemExit, KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception as exc:
+        if click.get_current_context().find_root().obj.get("debug"):
+            raise
+        from .lint import InternalError
+
+        message = str(exc) if isinstance(exc, InternalError) else f"internal error in {name}: {type(exc).__name__}: {exc}"
+        _fail(message.splitlines()[0] if message else f"internal error in {name}", EXIT_INTERNAL)
+
+
+def _validated(definitions: str, *, lint: bool = False, promtool: bool = False) -> Any:
+    """Load and validate the definitions; print every mistake; exit 2 on errors.
+
+    Returns the Stack, or with `lint` the (stack, report) pair for the caller
+    to render."""
+    from .lint import TOOL_RULES, lint_stack
+    from .loader import load
+
+    with _stage("loading the definitions"):
+        stack, errors = load(definitions)
+    with _stage("validation"):
+        report = lint_stack(stack, promtool=promtool, load_errors=errors) if stack is not None else lint_stack(None, load_errors=errors)  # type: ignore[arg-type]
+    if lint:
+        return stack, report
+    for item in report.active:
+        click.echo(item.one_line(), err=True)
+    errors_found = [f for f in report.errors if f.rule not in TOOL_RULES]
+    if errors_found:
+        _fail(f"{len(errors_found)} error(s), {len(report.warnings)} warning(s) in the definitions: nothing written.", EXIT_DEFINITIONS)
+    return stack
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sergas-observability")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error instead of one line.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Observability as code: compile Python definitions into Prometheus,
     Alertmanager and Grafana configuration and a typed metrics module."""
+    ctx.obj = {"debug": debug}
 
 
 @main.command()
@@ -45,48 +86,61 @@ def main() -> None:
 @out_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a unified diff if the output is stale.")
 def generate(definitions: str, out_dir: Path, check: bool) -> None:
-    """Compile the definitions into OUT (default: generated/)."""
+    """Validate the definitions and compile them into OUT (default: generated/).
+
+    Refuses to write into a non-empty directory it did not create, the project
+    root or a directory holding the definitions; never deletes a file it did
+    not write."""
+    stack = _validated(definitions)
     from .compile import compile_stack
-    from .output import diff_tree, render_all, write_tree
+    from .output import UnsafeOutput, diff_tree, render_all, write_tree
 
-    from .model import DefinitionError
-
-    stack = _load(definitions)
-    try:
+    with _stage("compile"):
         files = render_all(compile_stack(stack))
-    except DefinitionError as exc:  # a check only a compiler can make (e.g. a Thanos group name)
-        click.echo(f"error: {exc.one_line()}", err=True)
-        sys.exit(EXIT_DEFINITIONS)
     if check:
-        diff = diff_tree(files, out_dir)
+        with _stage("drift check"):
+            diff = diff_tree(files, out_dir)
         if diff:
             click.echo(diff, nl=False)
-            click.echo(f"{out_dir}/ is out of date: run `make generate` and commit the result.", err=True)
-            sys.exit(EXIT_INVALID)
+            _fail(f"{out_dir}/ is out of date: run `make generate` and commit the result.", EXIT_INVALID)
         click.echo(f"{out_dir}/ is up to date ({len(files)} files).")
         return
-    write_tree(files, out_dir)
+    try:
+        with _stage("write"):
+            write_tree(files, out_dir, protected=_protected(definitions))
+    except UnsafeOutput as exc:
+        _fail(f"error: {exc}", EXIT_DEFINITIONS)
     click.echo(f"wrote {len(files)} files to {out_dir}/")
+
+
+def _protected(definitions: str) -> list[Path]:
+    """What `--out` may never be, contain or sit inside: the working directory and the definitions' files."""
+    protected = [Path.cwd()]
+    module = sys.modules.get(definitions)
+    for location in (getattr(module, "__file__", None), *(getattr(module, "__path__", None) or ())):
+        if location:
+            path = Path(location).resolve()
+            protected.append(path.parent if path.is_file() and path.name == "__init__.py" else path)
+    return protected
 
 
 @main.command()
 @definitions_option
 @out_option
 def check(definitions: str, out_dir: Path) -> None:
-    """Validate the generated files with promtool and amtool."""
+    """Validate the definitions, then the generated files with promtool and amtool."""
+    stack = _validated(definitions)
     from .toolchain import ToolMissing, validate_tree
 
-    stack = _load(definitions)
     try:
-        findings = validate_tree(stack, out_dir)
+        with _stage("check"):
+            findings = validate_tree(stack, out_dir)
     except ToolMissing as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        _fail(f"error: {exc}", EXIT_INVALID)
     for finding in findings:
         click.echo(str(finding))
     if findings:
-        click.echo(f"{len(findings)} problem(s) found.", err=True)
-        sys.exit(EXIT_INVALID)
+        _fail(f"{len(findings)} problem(s) found.", EXIT_INVALID)
     click.echo("promtool and amtool: all generated files are valid.")
 
 
@@ -95,19 +149,21 @@ def check(definitions: str, out_dir: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people, json for tools, github for GitHub Actions annotations.")
 def lint(definitions: str, fmt: str) -> None:
-    """Catch broken monitoring: unknown metrics and labels, alert and dashboard
-    hygiene, alert-latency budgets. Exit 1 on errors, 0 with warnings only."""
-    from .lint import lint_stack
+    """Everything `generate` validates, plus the promtool and amtool passes
+    (expressions, templates, notification templates). Exit 2 on errors that
+    `generate` refuses too, 1 on errors only promtool/amtool find, 0 with
+    warnings only."""
+    from .lint import TOOL_RULES
     from .lint.formats import render
     from .toolchain import ToolMissing
 
-    stack = _load(definitions)
     try:
-        report = lint_stack(stack)
+        stack, report = _validated(definitions, lint=True, promtool=True)
     except ToolMissing as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        _fail(f"error: {exc}", EXIT_INVALID)
     click.echo(render(report, fmt), nl=False)
+    if any(f.rule not in TOOL_RULES for f in report.errors):
+        sys.exit(EXIT_DEFINITIONS)
     if report.errors:
         sys.exit(EXIT_INVALID)
 
@@ -131,8 +187,9 @@ def _import_command(kind: str) -> None:
         try:
             slos = load(file.read_text(encoding="utf-8"), page_severity, ticket_severity, runbook_base)
         except ImportError_ as exc:
-            click.echo(f"error: {file}: {exc}", err=True)
-            sys.exit(EXIT_DEFINITIONS)
+            _fail(f"error: {file}: {exc}", EXIT_DEFINITIONS)
+        except UnicodeDecodeError as exc:
+            _fail(f"error: {file}: not UTF-8 text ({exc.reason} at byte {exc.start})", EXIT_DEFINITIONS)
         click.echo(render_python(slos, file.name), nl=False)
 
 

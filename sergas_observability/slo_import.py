@@ -39,20 +39,104 @@ _SUM_RATE = re.compile(r"^\s*sum\s*\(\s*rate\s*\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*(?:
 
 
 class ImportError_(ValueError):
-    """A spec that does not convert; the message names the SLO and the field."""
+    """A spec that does not convert; the message names the document, the SLO and the field."""
 
 
-def _fail(where: str, field: str, message: str) -> ImportError_:
-    return ImportError_(f"SLO '{where}' field '{field}': {message}")
+def _fail(subject: str, field: str, message: str) -> ImportError_:
+    """`subject` says where: "document 2: SLO 'checkout/orders'", "document 2: SLO #3" or "document 2:"."""
+    return ImportError_(f"{subject} field '{field}': {message}")
+
+
+# -- typed access to the parsed YAML ---------------------------------------------
+
+_NUMBER = (int, float)
+_KINDS: dict[Any, str] = {str: "a string", _NUMBER: "a number", int: "a whole number", bool: "true or false",
+                          dict: "a mapping", list: "a list"}
+_REQUIRED: Any = object()
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check(value: Any, kind: Any, subject: str, field: str) -> Any:
+    """`value` when it is of `kind` (YAML's true/false is no number)."""
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise _fail(subject, field, f"expected {_KINDS[kind]}, got {_shown(value)}")
+
+
+def _get(mapping: dict[Any, Any], key: str, kind: Any, subject: str, field: str, default: Any = _REQUIRED) -> Any:
+    """mapping[key] of `kind`; a key left empty in YAML counts as absent."""
+    value = mapping.get(key)
+    if value is None:
+        if default is _REQUIRED:
+            raise _fail(subject, field, "is missing")
+        return default
+    return _check(value, kind, subject, field)
+
+
+def _strings(mapping: dict[Any, Any], key: str, subject: str, field: str) -> dict[str, str]:
+    """A mapping of strings to strings (labels, annotations), {} when absent."""
+    value = _get(mapping, key, dict, subject, field, {})
+    for name, text in value.items():
+        if not isinstance(name, str):
+            raise _fail(subject, field, f"names must be strings, got {_shown(name)}")
+        _check(text, str, subject, f"{field}.{name}")
+    return value
+
+
+def _spelling(mapping: dict[Any, Any], snake: str, camel_case: str) -> str:
+    """The key `mapping` uses: Sloth accepts both error_query and errorQuery."""
+    return camel_case if mapping.get(snake) is None and mapping.get(camel_case) is not None else snake
+
+
+def _documents(text: str) -> list[tuple[int, dict[str, Any]]]:
+    """(number, document) for each non-empty YAML document, numbered from 1 as they appear."""
+    try:
+        found = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+        detail = f"{problem} (line {mark.line + 1})" if mark is not None and problem else str(exc).splitlines()[0]
+        raise ImportError_(f"not YAML: {detail}") from None
+    except ValueError as exc:  # a scalar YAML resolves that Python refuses: 2024-13-45, an over-long integer
+        raise ImportError_(f"not YAML: {str(exc).split(';')[0]}") from None
+    docs = [(number, doc) for number, doc in enumerate(found, 1) if doc is not None]
+    if not docs:
+        raise ImportError_("the file holds no YAML document")
+    for number, doc in docs:
+        if not isinstance(doc, dict):
+            raise ImportError_(f"document {number}: expected a mapping, got {_shown(doc)}")
+    return docs
+
+
+def _build(subject: str, fields: dict[str, Any], sources: dict[str, str]) -> SLO:
+    """The SLO; a DefinitionError names the field as the spec spells it (`sources`: ours -> theirs)."""
+    try:
+        return SLO(**fields)
+    except DefinitionError as exc:
+        field = exc.field or "?"
+        head, dot, rest = field.partition(".")
+        source = sources.get(field) or (sources[head] + dot + rest if head in sources else field)
+        raise _fail(subject, source, exc.message) from None
 
 
 # -- PromQL with {{.window}} -> selectors --------------------------------------------
 
 
 def query_selectors(query: Any, where: str, field: str, allow_plain: bool = False) -> tuple[str, ...]:
-    """The selectors whose rates `query` sums."""
+    """The selectors whose rates `query` sums (`where`: the SLO's service/name, for errors)."""
+    return _query_selectors(query, f"SLO '{where}'", field, allow_plain)
+
+
+def _query_selectors(query: Any, subject: str, field: str, allow_plain: bool = False) -> tuple[str, ...]:
     if not isinstance(query, str) or not query.strip():
-        raise _fail(where, field, "query is missing")
+        raise _fail(subject, field, "query is missing")
     fast = _SUM_RATE.match(query)
     if fast:  # the usual shape: skip one parse (the SLO parses the selector anyway)
         return (fast.group(1),)
@@ -60,20 +144,20 @@ def query_selectors(query: Any, where: str, field: str, allow_plain: bool = Fals
     try:
         tree = parse(text)
     except PromQLError as exc:
-        raise _fail(where, field, str(exc)) from None
+        raise _fail(subject, field, str(exc)) from None
     if allow_plain and isinstance(tree, promql_parser.VectorSelector) and _WINDOW not in query:
         return (_selector_text(tree),)
     terms: list[str] = []
-    _sum_terms(tree, terms, where, field)
+    _sum_terms(tree, terms, subject, field)
     return tuple(terms)
 
 
-def _sum_terms(node: Any, out: list[str], where: str, field: str) -> None:
+def _sum_terms(node: Any, out: list[str], subject: str, field: str) -> None:
     if isinstance(node, promql_parser.ParenExpr):
-        return _sum_terms(node.expr, out, where, field)
+        return _sum_terms(node.expr, out, subject, field)
     if isinstance(node, promql_parser.BinaryExpr) and str(node.op) == "+":
-        _sum_terms(node.lhs, out, where, field)
-        _sum_terms(node.rhs, out, where, field)
+        _sum_terms(node.lhs, out, subject, field)
+        _sum_terms(node.rhs, out, subject, field)
         return None
     if isinstance(node, promql_parser.AggregateExpr) and str(node.op) == "sum" and not _grouped(node):
         node = node.expr
@@ -84,7 +168,7 @@ def _sum_terms(node: Any, out: list[str], where: str, field: str) -> None:
         if isinstance(matrix, promql_parser.MatrixSelector):
             out.append(_selector_text(matrix.vector_selector))
             return None
-    raise _fail(where, field, "only sums of sum(rate(<selector>[{{.window}}])) convert to our model; rewrite it as selectors")
+    raise _fail(subject, field, "only sums of sum(rate(<selector>[{{.window}}])) convert to our model; rewrite it as selectors")
 
 
 def _grouped(node: Any) -> bool:
@@ -100,81 +184,80 @@ def _selector_text(node: Any) -> str:
 
 # -- Sloth ---------------------------------------------------------------------------
 
-
-def _documents(text: str) -> list[dict[str, Any]]:
-    try:
-        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
-    except yaml.YAMLError as exc:
-        raise ImportError_(f"not YAML: {str(exc).splitlines()[0]}") from None
-    for doc in docs:
-        if not isinstance(doc, dict):
-            raise ImportError_("every YAML document must be a mapping")
-    return docs
+# Our SLO's fields as Sloth spells them, for the model's errors.
+_SLOTH_FIELDS = {
+    "sli.bad": "sli.events.error_query", "sli.total": "sli.events.total_query", "alert_name": "alerting.name",
+    "runbook_url": "alerting.annotations.runbook", "annotations": "alerting.annotations", "tiers": "alerting",
+}
 
 
 def load_sloth(text: str, page_severity: str = "P0", ticket_severity: str = "P1", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
     """Sloth `prometheus/v1` specs (several YAML documents allowed) or PrometheusServiceLevel CRDs."""
     slos: list[SLO] = []
-    for doc in _documents(text):
+    for number, doc in _documents(text):
+        subject = f"document {number}:"
         if doc.get("kind") == "PrometheusServiceLevel":
-            spec = doc.get("spec") or {}
+            spec, prefix = _get(doc, "spec", dict, subject, "spec"), "spec."
         elif doc.get("version") == "prometheus/v1":
-            spec = doc
+            spec, prefix = doc, ""
         else:
-            raise ImportError_(f"not a Sloth prometheus/v1 spec (version: {doc.get('version')!r}, kind: {doc.get('kind')!r})")
-        service = str(spec.get("service") or "")
-        for item in spec.get("slos") or ():
-            slos.append(_sloth_slo(service, spec.get("labels") or {}, item, page_severity, ticket_severity, runbook_base))
+            raise ImportError_(f"{subject} not a Sloth prometheus/v1 spec (version: {_shown(doc.get('version'))}, kind: {_shown(doc.get('kind'))})")
+        service = _get(spec, "service", str, subject, f"{prefix}service")
+        labels = _strings(spec, "labels", subject, f"{prefix}labels")
+        items = _get(spec, "slos", list, subject, f"{prefix}slos")
+        if not items:
+            raise _fail(subject, f"{prefix}slos", "at least one SLO is needed")
+        for position, item in enumerate(items, 1):
+            unnamed = f"{subject} SLO #{position}"
+            _check(item, dict, unnamed, f"{prefix}slos")
+            name = _get(item, "name", str, unnamed, "name")
+            slo_subject = f"{subject} SLO '{service}/{name}'"
+            slo = _sloth_slo(slo_subject, service, name, labels, item, page_severity, ticket_severity, runbook_base)
+            slos.append(_build(slo_subject, slo, {**_SLOTH_FIELDS, "service": f"{prefix}service"}))
     return slos
 
 
-def _sloth_slo(service: str, labels: dict[str, str], item: dict[str, Any], page: str, ticket: str, runbook_base: str) -> SLO:
-    name = item.get("name", "?")
-    where = f"{service}/{name}"
-    sli = item.get("sli") or {}
-    events = sli.get("events")
-    if not events:
-        kind = next(iter(sli), "none")
-        raise _fail(where, f"sli.{kind}", "only event SLIs (error_query / total_query) convert")
-    error_query = events.get("error_query", events.get("errorQuery"))
-    total_query = events.get("total_query", events.get("totalQuery"))
-    bad = query_selectors(error_query, where, "sli.events.error_query")
-    total = query_selectors(total_query, where, "sli.events.total_query")
-    alerting = item.get("alerting") or {}
-    annotations = {**(alerting.get("annotations") or {})}
+def _sloth_slo(subject: str, service: str, name: str, labels: dict[str, str], item: dict[str, Any], page: str, ticket: str,
+               runbook_base: str) -> dict[str, Any]:
+    """The SLO's fields, from one entry of `slos`."""
+    sli = _get(item, "sli", dict, subject, "sli")
+    events = _get(sli, "events", dict, subject, "sli.events", None)
+    if events is None:
+        kind = next(iter(sli), "events")
+        raise _fail(subject, f"sli.{kind}", "only event SLIs (error_query / total_query) convert")
+    queries = []
+    for key in (_spelling(events, "error_query", "errorQuery"), _spelling(events, "total_query", "totalQuery")):
+        query = _get(events, key, str, subject, f"sli.events.{key}", "")
+        queries.append(_query_selectors(query, subject, f"sli.events.{key}"))
+    alerting = _get(item, "alerting", dict, subject, "alerting", {})
+    annotations = {**_strings(alerting, "annotations", subject, "alerting.annotations")}
     runbook = annotations.pop("runbook", None) or annotations.pop("runbook_url", None) or f"{runbook_base}/{service}-{name}"
     for key in ("summary", "description", "title"):
         annotations.pop(key, None)
-    page_alert = alerting.get("page_alert", alerting.get("pageAlert")) or {}
-    ticket_alert = alerting.get("ticket_alert", alerting.get("ticketAlert")) or {}
-    tiers = tuple(
-        t for t in DEFAULT_TIERS
-        if not (t.action == "page" and page_alert.get("disable")) and not (t.action == "ticket" and ticket_alert.get("disable"))
-    )
-    alert_name = alerting.get("name") or ""
+    disabled: set[str] = set()
+    for action in ("page", "ticket"):
+        key = _spelling(alerting, f"{action}_alert", f"{action}Alert")
+        alert = _get(alerting, key, dict, subject, f"alerting.{key}", {})
+        if _get(alert, "disable", bool, subject, f"alerting.{key}.disable", False):
+            disabled.add(action)
+    tiers = tuple(t for t in DEFAULT_TIERS if t.action not in disabled)
+    alert_name = _get(alerting, "name", str, subject, "alerting.name", "")
     fields: dict[str, Any] = {
         "service": service,
         "name": name,
-        "objective": item.get("objective"),
-        "description": item.get("description") or "",
-        "sli": RatioSLI(bad=bad, total=total),
+        "objective": _get(item, "objective", _NUMBER, subject, "objective"),
+        "description": _get(item, "description", str, subject, "description", ""),
+        "sli": {"type": "ratio", "bad": queries[0], "total": queries[1]},
         "runbook_url": runbook,
         "page_severity": page,
         "ticket_severity": ticket,
-        "labels": {**labels, **(item.get("labels") or {}), **(alerting.get("labels") or {})},
+        "labels": {**labels, **_strings(item, "labels", subject, "labels"), **_strings(alerting, "labels", subject, "alerting.labels")},
         "annotations": annotations,
         "alert_name": alert_name if not alert_name or alert_name[:1].isupper() else camel(alert_name),
     }
     if tiers != DEFAULT_TIERS:
         fields["tiers"] = tiers
-    return _build(where, fields)
-
-
-def _build(where: str, fields: dict[str, Any]) -> SLO:
-    try:
-        return SLO(**fields)
-    except DefinitionError as exc:
-        raise _fail(where, exc.field or "?", exc.message) from None
+    return fields
 
 
 # -- OpenSLO -------------------------------------------------------------------------
@@ -184,91 +267,123 @@ _UNITS = {"Minute": "m", "Hour": "h", "Day": "d", "Week": "w"}
 
 def load_openslo(text: str, page_severity: str = "P0", ticket_severity: str = "P1", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
     """OpenSLO v1 and v1alpha `kind: SLO` documents with ratio metrics (Occurrences budgeting)."""
-    docs = _documents(text)
-    indicators: dict[str, Any] = {
-        str((d.get("metadata") or {}).get("name")): d.get("spec") or {}
-        for d in docs
-        if d.get("kind") == "SLI" and str(d.get("apiVersion", "")).startswith("openslo/")
-    }
-    slos: list[SLO] = []
-    for doc in docs:
-        version = str(doc.get("apiVersion", ""))
+    found: list[tuple[int, str, dict[str, Any]]] = []
+    for number, doc in _documents(text):
+        subject = f"document {number}:"
+        version = _get(doc, "apiVersion", str, subject, "apiVersion", "")
         if not version.startswith("openslo/"):
-            raise ImportError_(f"not an OpenSLO document (apiVersion: {version!r})")
-        if doc.get("kind") != "SLO":
-            continue
-        slos.extend(_openslo_slos(doc, indicators, page_severity, ticket_severity, runbook_base))
+            raise ImportError_(f"{subject} not an OpenSLO document (apiVersion: {version!r})")
+        found.append((number, _get(doc, "kind", str, subject, "kind", ""), doc))
+    indicators: dict[str, tuple[str, dict[str, Any]]] = {}  # SLI name -> (subject for errors, spec)
+    for number, kind, doc in found:
+        if kind == "SLI":
+            subject = f"document {number}:"
+            name = _get(_get(doc, "metadata", dict, subject, "metadata"), "name", str, subject, "metadata.name")
+            indicators[name] = (f"{subject} SLI '{name}'", _get(doc, "spec", dict, f"{subject} SLI '{name}'", "spec"))
+    slos: list[SLO] = []
+    for number, kind, doc in found:
+        if kind == "SLO":
+            slos.extend(_openslo_slos(f"document {number}:", doc, indicators, page_severity, ticket_severity, runbook_base))
+    if not slos:
+        raise ImportError_("no OpenSLO document of kind SLO in the file")
     return slos
 
 
-def _openslo_slos(doc: dict[str, Any], indicators: dict[str, Any], page: str, ticket: str, runbook_base: str) -> Iterable[SLO]:
-    meta = doc.get("metadata") or {}
-    spec = doc.get("spec") or {}
-    service, base_name = spec.get("service"), meta.get("name", "?")
-    where = f"{service}/{base_name}"
-    method = spec.get("budgetingMethod", "Occurrences")
+def _openslo_slos(subject: str, doc: dict[str, Any], indicators: dict[str, tuple[str, dict[str, Any]]], page: str, ticket: str,
+                  runbook_base: str) -> Iterable[SLO]:
+    meta = _get(doc, "metadata", dict, subject, "metadata")
+    base_name = _get(meta, "name", str, subject, "metadata.name")
+    spec = _get(doc, "spec", dict, f"{subject} SLO '{base_name}'", "spec")
+    service = _get(spec, "service", str, f"{subject} SLO '{base_name}'", "spec.service")
+    where = f"{subject} SLO '{service}/{base_name}'"
+    method = _get(spec, "budgetingMethod", str, where, "spec.budgetingMethod", "Occurrences")
     if method != "Occurrences":
         raise _fail(where, "spec.budgetingMethod", f"{method} budgeting does not convert (only Occurrences: events, not time slices)")
-    period = _openslo_period(spec, where)
-    indicator = spec.get("indicator")
-    if indicator is None and spec.get("indicatorRef"):
-        indicator = {"spec": indicators.get(spec["indicatorRef"])}
-        if indicator["spec"] is None:
-            raise _fail(where, "spec.indicatorRef", f"no SLI named '{spec['indicatorRef']}' in this file")
-    objectives = spec.get("objectives") or []
+    period, period_field = _openslo_period(spec, where)
+    # The SLI is inline or another document: its ratio metric's subject and field, and the SLO's field naming it.
+    ref = _get(spec, "indicatorRef", str, where, "spec.indicatorRef", None)
+    indicator = _get(spec, "indicator", dict, where, "spec.indicator", None)
+    if indicator is not None or ref is None:
+        sli_subject, sli_field, named_by = where, "spec.indicator.spec.ratioMetric", "spec.indicator"
+        indicator_spec = _get(indicator or {}, "spec", dict, where, "spec.indicator.spec", {})
+    elif ref in indicators:
+        (sli_subject, indicator_spec), sli_field, named_by = indicators[ref], "spec.ratioMetric", "spec.indicatorRef"
+    else:
+        raise _fail(where, "spec.indicatorRef", f"no SLI named '{ref}' in this file")
+    indicator_ratio = _get(indicator_spec, "ratioMetric", dict, sli_subject, sli_field, None)
+    objectives = _get(spec, "objectives", list, where, "spec.objectives", [])
     if not objectives:
         raise _fail(where, "spec.objectives", "at least one objective is needed")
-    annotations = dict(meta.get("annotations") or {})
-    runbook = annotations.pop("runbook", None) or annotations.pop("runbook_url", None) or f"{runbook_base}/{service}-{base_name}"
+    annotations = _strings(meta, "annotations", where, "metadata.annotations")
+    runbook = annotations.get("runbook") or annotations.get("runbook_url") or f"{runbook_base}/{service}-{base_name}"
+    labels = _get(meta, "labels", dict, where, "metadata.labels", {})
     for index, objective in enumerate(objectives):
-        name = base_name if len(objectives) == 1 else f"{base_name}-{objective.get('name') or index + 1}"
-        where = f"{service}/{name}"
-        ratio = objective.get("ratioMetrics") or (indicator or {}).get("spec", {}).get("ratioMetric")
-        if not ratio:
-            raise _fail(where, "spec.indicator", "only ratio metrics (good or bad over total) convert")
-        sli = {key: _openslo_query(ratio[key], where, key) for key in ("good", "bad", "total") if ratio.get(key)}
-        target = objective.get("target")
-        percent = objective.get("targetPercent", None if target is None else round(float(target) * 100, 10))
+        _check(objective, dict, where, "spec.objectives")
+        suffix = _get(objective, "name", str, where, "spec.objectives.name", None) or index + 1
+        name = base_name if len(objectives) == 1 else f"{base_name}-{suffix}"
+        slo_where = f"{subject} SLO '{service}/{name}'"
+        ratio_subject, ratio_field = slo_where, "spec.objectives.ratioMetrics"  # v1alpha
+        ratio = _get(objective, "ratioMetrics", dict, slo_where, ratio_field, None)
+        if ratio is None:
+            ratio_subject, ratio_field, ratio = sli_subject, sli_field, indicator_ratio
+        if ratio is None:
+            raise _fail(slo_where, named_by, "only ratio metrics (good or bad over total) convert")
+        sli = {key: _openslo_query(ratio[key], ratio_subject, f"{ratio_field}.{key}") for key in ("good", "bad", "total") if ratio.get(key)}
+        percent = _get(objective, "targetPercent", _NUMBER, slo_where, "spec.objectives.targetPercent", None)
+        target_field = "spec.objectives.targetPercent"
+        if percent is None:
+            target_field = "spec.objectives.target"
+            percent = round(_get(objective, "target", _NUMBER, slo_where, target_field) * 100, 10)
         fields: dict[str, Any] = {
             "service": service,
             "name": name,
             "objective": percent,
-            "description": spec.get("description") or "",
+            "description": _get(spec, "description", str, slo_where, "spec.description", ""),
             "period": period,
             "sli": {"type": "ratio", **sli},
             "runbook_url": runbook,
             "page_severity": page,
             "ticket_severity": ticket,
-            "labels": {k: str(v) for k, v in (meta.get("labels") or {}).items() if isinstance(v, (str, int, float))},
+            "labels": {k: str(v) for k, v in labels.items() if isinstance(v, (str, int, float))},
         }
-        yield _build(where, fields)
+        sources = {"service": "spec.service", "name": "metadata.name", "objective": target_field, "period": period_field,
+                   "sli": ratio_field if ratio_subject == slo_where else named_by, "labels": "metadata.labels",
+                   "runbook_url": "metadata.annotations.runbook", "description": "spec.description"}
+        yield _build(slo_where, fields, sources)
 
 
-def _openslo_query(metric: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
-    source = metric.get("metricSource") or {}
-    query = (source.get("spec") or {}).get("query") or metric.get("query")
-    kind = source.get("type") or metric.get("source") or "prometheus"
-    if str(kind).lower() != "prometheus":
-        raise _fail(where, f"ratioMetric.{key}", f"source '{kind}' is not Prometheus")
-    return query_selectors(str(query or ""), where, f"ratioMetric.{key}", allow_plain=True)
+def _openslo_query(metric: Any, subject: str, field: str) -> tuple[str, ...]:
+    metric = _check(metric, dict, subject, field)
+    source = _get(metric, "metricSource", dict, subject, f"{field}.metricSource", {})
+    query = (_get(_get(source, "spec", dict, subject, f"{field}.metricSource.spec", {}), "query", str, subject, f"{field}.metricSource.spec.query", None)
+             or _get(metric, "query", str, subject, f"{field}.query", ""))
+    kind = (_get(source, "type", str, subject, f"{field}.metricSource.type", None)
+            or _get(metric, "source", str, subject, f"{field}.source", "prometheus"))
+    if kind.lower() != "prometheus":
+        raise _fail(subject, field, f"source '{kind}' is not Prometheus")
+    return _query_selectors(query, subject, field, allow_plain=True)
 
 
-def _openslo_period(spec: dict[str, Any], where: str) -> str:
-    windows = spec.get("timeWindow") or spec.get("timeWindows") or [{"duration": "30d", "isRolling": True}]
-    window = windows[0]
-    if not window.get("isRolling", True):
-        raise _fail(where, "spec.timeWindow", "calendar-aligned windows do not convert (only rolling ones)")
-    if "duration" in window:
-        text = str(window["duration"])
-    else:
-        unit = _UNITS.get(window.get("unit"))
-        if unit is None:
-            raise _fail(where, "spec.timeWindows", f"unit {window.get('unit')!r} does not convert")
-        text = f"{window.get('count')}{unit}"
+def _openslo_period(spec: dict[str, Any], subject: str) -> tuple[str, str]:
+    """The period and the field it is written in."""
+    key = "timeWindow" if spec.get("timeWindow") is not None or spec.get("timeWindows") is None else "timeWindows"
+    field = f"spec.{key}"
+    windows = _get(spec, key, list, subject, field, [])
+    if not windows:
+        return "30d", field
+    window = _check(windows[0], dict, subject, field)
+    if not _get(window, "isRolling", bool, subject, f"{field}.isRolling", True):
+        raise _fail(subject, field, "calendar-aligned windows do not convert (only rolling ones)")
+    duration = _get(window, "duration", str, subject, f"{field}.duration", None)
+    if duration is None:
+        unit = _get(window, "unit", str, subject, f"{field}.unit")
+        if unit not in _UNITS:
+            raise _fail(subject, f"{field}.unit", f"unit {unit!r} does not convert (Minute, Hour, Day or Week)")
+        duration = f"{_get(window, 'count', int, subject, f'{field}.count')}{_UNITS[unit]}"
     try:
-        return format_duration(duration_seconds(text))
+        return format_duration(duration_seconds(duration)), field
     except ValueError as exc:
-        raise _fail(where, "spec.timeWindow", str(exc)) from None
+        raise _fail(subject, field, str(exc)) from None
 
 
 # -- printing Python definitions -----------------------------------------------------------

@@ -3,6 +3,7 @@
 import pytest
 import yaml
 
+from sergas_observability.lint import ensure_valid
 from sergas_observability import toolchain
 from sergas_observability.model import CentralMetrics, DefinitionError
 
@@ -45,7 +46,7 @@ def test_grafana_gets_a_datasource_for_the_central_view(stack, tree):
 
 def test_unknown_environment_and_inline_paths_are_rejected(stack):
     with pytest.raises(DefinitionError, match="CentralMetrics field 'environments': unknown environment 'prod'"):
-        type(stack)(**{**dict(stack), "central": CentralMetrics(
-            remote_write_url="https://m/api/v1/push", query_url="https://m/prometheus", environments=("prod",))})
+        ensure_valid(type(stack)(**{**dict(stack), "central": CentralMetrics(
+            remote_write_url="https://m/api/v1/push", query_url="https://m/prometheus", environments=("prod",))}))
     with pytest.raises(DefinitionError, match="field 'password_file'"):
         CentralMetrics(remote_write_url="https://m", query_url="https://m", environments=("staging",), password_file="secret.txt")

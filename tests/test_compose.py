@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sergas_observability.lint import ensure_valid
 from sergas_observability.compile import alertmanager, compose, grafana, prometheus
 from sergas_observability.model import BlackboxProbe, DefinitionError
 
@@ -167,7 +168,7 @@ def test_blackbox_modules_match_the_probes(tree, stack, env):
 def test_an_unknown_blackbox_module_is_named_in_the_error(stack, env):
     probe = BlackboxProbe(name="odd", module="http_3xx", targets={env.name: ("http://x",)}, exporter_address={env.name: "b:9115"})
     with pytest.raises(DefinitionError) as error:
-        compose.blackbox_config([probe])
+        ensure_valid(stack.model_copy(update={"probes": stack.probes + (probe,)}))
     assert "BlackboxProbe 'odd'" in str(error.value) and "module" in str(error.value) and "http_3xx" in str(error.value)
 
 
@@ -177,5 +178,5 @@ def test_an_unknown_compose_environment_is_named_in_the_error(stack):
 
     fields = {name: getattr(stack, name) for name in type(stack).model_fields}
     with pytest.raises(DefinitionError) as error:
-        Stack(**{**fields, "compose": ComposeSettings(environment="prodution")})
+        ensure_valid(Stack(**{**fields, "compose": ComposeSettings(environment="prodution")}))
     assert "Compose" in str(error.value) and "environment" in str(error.value) and "did you mean 'production'" in str(error.value)

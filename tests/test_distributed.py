@@ -14,6 +14,7 @@ import promql_parser
 import pytest
 import yaml
 
+from sergas_observability.lint import ensure_valid
 from sergas_observability import toolchain
 from sergas_observability.compile import distributed
 from sergas_observability.model import DefinitionError
@@ -108,7 +109,7 @@ def test_partial_response_is_chosen_per_group(stack, tree):
 def test_an_unknown_group_is_named_in_the_error(stack):
     custom = stack.model_copy(update={"thanos": ThanosSettings(partial_response={"sergas-alertz": "warn"})})
     with pytest.raises(DefinitionError) as error:
-        distributed.compile(custom)
+        ensure_valid(custom)
     assert "partial_response" in str(error.value) and "sergas-alertz" in str(error.value)
 
 
@@ -232,6 +233,6 @@ def test_the_cli_reports_an_unknown_group_in_one_line(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Thanos" in lines[0] and "partial_response" in lines[0] and "sergas-alertz" in lines[0]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Thanos" in lines[0] and "partial_response" in lines[0] and "sergas-alertz" in lines[0] and "did you mean 'sergas-alerts'" in lines[0]
     assert not (tmp_path / "out").exists()

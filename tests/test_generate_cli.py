@@ -39,7 +39,7 @@ DEFAULTS = {
 
 def _alert(**overrides: str) -> str:
     fields = {
-        "name": '"DemoDown"', "expr": '"up == 0"', "severity": '"P0"', "service": '"demo"',
+        "name": '"DemoDown"', "expr": '"up == 0"', "for_": '"5m"', "severity": '"P0"', "service": '"demo"',
         "summary": '"Demo is down."', "description": '"{{ $labels.instance }} is down."',
         "runbook_url": '"https://runbooks.example.com/demo"', **overrides,
     }
@@ -76,12 +76,17 @@ def test_check_reports_drift_with_a_diff_and_writes_nothing(tmp_path):
     assert _cli("generate", "--out", str(out), cwd=ROOT).returncode == 0
     target = out / "prometheus/production/prometheus.yml"
     target.write_text(target.read_text().replace("scrape_interval: 15s", "scrape_interval: 30s", 1))
-    (out / "stray.yml").write_text("hand: edit\n")
+    (out / "stray.yml").write_text("hand: edit\n")  # not generate's: not drift, and kept
+    with (out / ".sergas-obs-manifest").open("a") as manifest:  # an owned file that is no longer generated
+        manifest.write("stale.yml\n")
+    (out / "stale.yml").write_text("old: output\n")
     before = read_tree(out)
     result = _cli("generate", "--check", "--out", str(out), cwd=ROOT)
     assert result.returncode == 1
     assert "-  scrape_interval: 30s" in result.stdout and "+  scrape_interval: 15s" in result.stdout
-    assert "a/stray.yml" in result.stdout
+    assert "stray.yml" not in result.stdout
+    assert "--- a/stale.yml\n+++ /dev/null" in result.stdout
+    assert (out / "stray.yml").read_text() == "hand: edit\n"
     assert read_tree(out) == before
 
 
@@ -126,7 +131,7 @@ def test_bad_definitions_exit_2_with_one_line_and_leave_output_untouched(tmp_pat
     result = _cli("generate", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, result.stderr
     assert expected in lines[0]
     assert "demo_defs.py:" in lines[0]  # points at the file (and line) at fault

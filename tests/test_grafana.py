@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
+from sergas_observability.lint import ensure_valid
 from sergas_observability.compile import grafana
 from sergas_observability.model import Dashboard, DefinitionError, Panel, Row
 from sergas_observability.output import HEADER, render_all
@@ -267,7 +268,7 @@ def test_file_name_defaults_to_uid_and_can_be_set():
 def test_duplicate_file_names_are_rejected(stack):
     clash = Dashboard(title="Other", uid="other", file="system_overview.json", rows=stack.dashboards[0].rows)
     with pytest.raises(DefinitionError, match="file"):
-        type(stack)(**{**dict(stack), "dashboards": stack.dashboards + (clash,)})
+        ensure_valid(type(stack)(**{**dict(stack), "dashboards": stack.dashboards + (clash,)}))
 
 
 def test_undeclared_metric_in_a_panel_is_rejected(stack):
@@ -276,4 +277,4 @@ def test_undeclared_metric_in_a_panel_is_rejected(stack):
         rows=(Row(title="r", panels=(Panel(title="p", queries="rate(sergas_nope_total[$__rate_interval])", unit="short"),)),),
     )
     with pytest.raises(DefinitionError, match="sergas_nope_total"):
-        type(stack)(**{**dict(stack), "dashboards": stack.dashboards + (bad,)})
+        ensure_valid(type(stack)(**{**dict(stack), "dashboards": stack.dashboards + (bad,)}))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sergas_observability.lint import ensure_valid
 from sergas_observability.compile import instrumentation
 from sergas_observability.model import DefinitionError, Label, Metric
 import promql_parser
@@ -66,10 +67,10 @@ def test_one_documented_instrument_per_application_metric(stack):
         (Label(name="amount"), "label 'amount' would clash with a name the generated methods use"),
     ],
 )
-def test_what_python_cannot_express_is_a_definition_error(label, message):
+def test_what_python_cannot_express_is_a_definition_error(stack, label, message):
     metric = Metric(name="sergas_things_total", kind="counter", help="Things.", labels=(label,))
     with pytest.raises(DefinitionError) as caught:
-        instrumentation.check_metric(metric)
+        ensure_valid(stack.model_copy(update={"metrics": stack.metrics + (metric,)}))
     assert caught.value.where == "Metric 'sergas_things_total'" and caught.value.field == "labels"
     assert message in caught.value.message
 

@@ -289,12 +289,13 @@ def test_kustomization_lists_every_resource(stack, tree):
 
 
 def test_namespaces_name_known_environments_and_take_effect(stack):
+    from sergas_observability.lint import ensure_valid
     from sergas_observability.model import DefinitionError, Stack
     from sergas_observability.model.platforms import KubernetesSettings
 
     fields = {name: getattr(stack, name) for name in type(stack).model_fields}
     with pytest.raises(DefinitionError) as error:
-        Stack(**{**fields, "kubernetes": KubernetesSettings(namespaces={"prod": "monitoring"})})
+        ensure_valid(Stack(**{**fields, "kubernetes": KubernetesSettings(namespaces={"prod": "monitoring"})}))
     assert "Kubernetes" in str(error.value) and "namespaces" in str(error.value) and "'prod'" in str(error.value)
     with pytest.raises(DefinitionError):
         KubernetesSettings(namespaces={"production": "Not_A_Namespace"})

@@ -4,6 +4,7 @@ silences, output formats, the CLI's exit codes, and the Sergas definitions."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -209,11 +210,18 @@ def test_cli_exit_codes(tmp_path):
     clean = _run(tmp_path, "-d", "clean")
     assert clean.returncode == 0 and "0 error(s), 0 warning(s), 0 silenced." in clean.stdout
     warns = _run(tmp_path, "-d", "warns")
-    assert warns.returncode == 0 and "warning [alert/no-dashboard]" in warns.stdout
+    assert warns.returncode == 0
+    assert re.search(r"^warning: \S+lint_stacks\.py:\d+: Alert 'HighErrorRate' field 'dashboard': .* \[alert/no-dashboard\]$", warns.stdout, re.M)
+    # An error generate refuses too: exit 2, like generate.
     fails = _run(tmp_path, "-d", "fails", "--format", "github")
-    assert fails.returncode == 1 and "::error file=" in fails.stdout and "title=alert/description-template" in fails.stdout
+    assert fails.returncode == 2 and "::error file=" in fails.stdout and "title=alert/description-template" in fails.stdout
     broken = _run(tmp_path, "-d", "broken")
-    assert broken.returncode == 2 and "unknown severity 'P9'" in broken.stderr and "Traceback" not in broken.stderr
+    assert broken.returncode == 2 and "unknown severity 'P9'" in broken.stdout and "Traceback" not in broken.stdout + broken.stderr
+    # An error only promtool finds (a template our expander never runs: the alert has no test): exit 1.
+    _definitions(tmp_path, "tool", "stack = with_alert(summary='Requests {{ fail.')\n")
+    tool = _run(tmp_path, "-d", "tool")
+    assert tool.returncode == 1, tool.stdout + tool.stderr
+    assert "[alert/template-compile]" in tool.stdout
     as_json = _run(tmp_path, "-d", "fails", "--format", "json")
     assert json.loads(as_json.stdout)["summary"]["errors"] == 1
 

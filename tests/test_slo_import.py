@@ -139,3 +139,190 @@ def test_an_invalid_objective_names_the_slo_and_field(tmp_path):
     proc = _cli("import", "sloth", str(tmp_path / "spec.yml"))
     assert proc.returncode == 2
     assert "SLO 'search/queries' field 'objective'" in proc.stderr
+
+
+# -- malformed specs: one line naming the document, the SLO (or its position) and the field -----------------
+
+SLOTH_SPEC = """\
+version: prometheus/v1
+service: search
+slos:
+  - name: queries
+    objective: 99
+    sli:
+      events:
+        errorQuery: sum(rate(shop_search_queries_total{result="error"}[{{.window}}]))
+        totalQuery: sum(rate(shop_search_queries_total[{{.window}}]))
+---
+version: prometheus/v1
+service: checkout
+labels:
+  team: payments
+slos:
+  - name: orders
+    objective: 99.9
+    description: Orders placed without error.
+    labels:
+      tier: one
+    sli:
+      events:
+        error_query: sum(rate(shop_orders_total{result="error"}[{{.window}}]))
+        total_query: sum(rate(shop_orders_total[{{.window}}]))
+    alerting:
+      name: CheckoutOrders
+      annotations:
+        runbook: https://runbooks.example.com/checkout/orders
+      page_alert:
+        disable: false
+"""
+
+OPENSLO_SPEC = """\
+apiVersion: openslo/v1
+kind: SLI
+metadata:
+  name: orders-ratio
+spec:
+  ratioMetric:
+    bad:
+      metricSource:
+        type: Prometheus
+        spec:
+          query: shop_orders_total{result="error"}
+    total:
+      metricSource:
+        type: Prometheus
+        spec:
+          query: shop_orders_total
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: orders
+  labels:
+    team: payments
+spec:
+  service: checkout
+  indicatorRef: orders-ratio
+  budgetingMethod: Occurrences
+  timeWindow:
+    - duration: 7d
+      isRolling: true
+  objectives:
+    - target: 0.99
+---
+apiVersion: openslo/v1alpha
+kind: SLO
+metadata:
+  name: queries
+spec:
+  service: search
+  objectives:
+    - ratioMetrics:
+        good:
+          source: prometheus
+          query: sum(rate(shop_search_queries_total{result!="error"}[{{.window}}]))
+        total:
+          source: prometheus
+          query: sum(rate(shop_search_queries_total[{{.window}}]))
+      target: 0.995
+  timeWindows:
+    - count: 28
+      unit: Day
+      isRolling: true
+"""
+
+DELETE = object()
+
+
+def _malformed(spec: str, document: int, path: str, value) -> str:
+    """`spec` with one value of one YAML document (1-based) replaced, or deleted; `path` is dotted, list indices 0-based."""
+    docs = list(yaml.safe_load_all(spec))
+    *parents, last = [int(part) if part.isdigit() else part for part in path.split(".")]
+    node = docs[document - 1]
+    for part in parents:
+        node = node[part]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def test_the_inline_specs_convert():
+    assert [s.key for s in load_sloth(SLOTH_SPEC)] == ["search/queries", "checkout/orders"]
+    assert [s.key for s in load_openslo(OPENSLO_SPEC)] == ["checkout/orders", "search/queries"]
+
+
+@pytest.mark.parametrize(
+    "kind, document, path, value, who, field, message",
+    [
+        ("sloth", 2, "slos.0.objective", "high", "document 2: SLO 'checkout/orders'", "objective", "expected a number, got 'high'"),
+        ("sloth", 2, "slos", {"orders": {"objective": 99.9}}, "document 2:", "slos", "expected a list, got a mapping"),
+        ("sloth", 2, "service", DELETE, "document 2:", "service", "is missing"),
+        ("sloth", 1, "service", ["search", "shop"], "document 1:", "service", "expected a string, got a list"),
+        ("sloth", 2, "slos.0", "orders", "document 2: SLO #1", "slos", "expected a mapping, got 'orders'"),
+        ("sloth", 2, "slos.0.name", DELETE, "document 2: SLO #1", "name", "is missing"),
+        ("sloth", 2, "slos.0.labels", ["tier", "one"], "document 2: SLO 'checkout/orders'", "labels", "expected a mapping, got a list"),
+        ("sloth", 2, "labels.team", ["a", "b"], "document 2:", "labels.team", "expected a string, got a list"),
+        ("sloth", 2, "slos.0.alerting", "page me", "document 2: SLO 'checkout/orders'", "alerting", "expected a mapping, got 'page me'"),
+        ("sloth", 2, "slos.0.alerting.page_alert.disable", "yes", "document 2: SLO 'checkout/orders'", "alerting.page_alert.disable",
+         "expected true or false, got 'yes'"),
+        ("sloth", 1, "slos.0.sli.events.errorQuery", ["a", "b"], "document 1: SLO 'search/queries'", "sli.events.errorQuery",
+         "expected a string, got a list"),
+        ("sloth", 2, "slos.0.objective", True, "document 2: SLO 'checkout/orders'", "objective", "expected a number, got True"),
+        # the model's own checks, named as the spec spells the field
+        ("sloth", 2, "slos.0.objective", 100, "document 2: SLO 'checkout/orders'", "objective", "100.0 is not a percentage in (0, 100), e.g. 99.5"),
+        ("sloth", 2, "slos.0.alerting.name", "Checkout orders", "document 2: SLO 'checkout/orders'", "alerting.name",
+         "'Checkout orders' must be CamelCase"),
+        ("openslo", 2, "spec.objectives.0.target", "high", "document 2: SLO 'checkout/orders'", "spec.objectives.target",
+         "expected a number, got 'high'"),
+        ("openslo", 2, "spec.objectives", {"target": 0.99}, "document 2: SLO 'checkout/orders'", "spec.objectives", "expected a list, got a mapping"),
+        ("openslo", 2, "spec.timeWindow", {"duration": "7d"}, "document 2: SLO 'checkout/orders'", "spec.timeWindow", "expected a list, got a mapping"),
+        ("openslo", 2, "spec.service", DELETE, "document 2: SLO 'orders'", "spec.service", "is missing"),
+        ("openslo", 2, "metadata.name", DELETE, "document 2:", "metadata.name", "is missing"),
+        ("openslo", 2, "metadata.labels", ["team"], "document 2: SLO 'checkout/orders'", "metadata.labels", "expected a mapping, got a list"),
+        ("openslo", 2, "spec.indicatorRef", ["orders-ratio"], "document 2: SLO 'checkout/orders'", "spec.indicatorRef", "expected a string, got a list"),
+        ("openslo", 1, "spec.ratioMetric.bad.metricSource.spec.query", ["a"], "document 1: SLI 'orders-ratio'",
+         "spec.ratioMetric.bad.metricSource.spec.query", "expected a string, got a list"),
+        ("openslo", 3, "spec.objectives.0", 0.995, "document 3: SLO 'search/queries'", "spec.objectives", "expected a mapping, got 0.995"),
+        ("openslo", 3, "spec.objectives.0.ratioMetrics.total", "all", "document 3: SLO 'search/queries'", "spec.objectives.ratioMetrics.total",
+         "expected a mapping, got 'all'"),
+        ("openslo", 3, "spec.timeWindows.0.count", "many", "document 3: SLO 'search/queries'", "spec.timeWindows.count",
+         "expected a whole number, got 'many'"),
+        ("openslo", 2, "spec.objectives.0.target", 1.5, "document 2: SLO 'checkout/orders'", "spec.objectives.target",
+         "150.0 is not a percentage in (0, 100), e.g. 99.5"),
+    ],
+)
+def test_cli_answers_a_malformed_spec_with_one_line(kind, document, path, value, who, field, message, tmp_path):
+    spec = tmp_path / f"{kind}.yml"
+    spec.write_text(_malformed(SLOTH_SPEC if kind == "sloth" else OPENSLO_SPEC, document, path, value))
+    proc = _cli("import", kind, str(spec))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line == f"error: {spec}: {who} field '{field}': {message}"
+
+
+@pytest.mark.parametrize(
+    "load, text, message",
+    [
+        (load_sloth, "", "the file holds no YAML document"),
+        (load_openslo, "# nothing but a comment\n---\n", "the file holds no YAML document"),
+        (load_sloth, SLOTH_SPEC + "---\n- a list\n", "document 3: expected a mapping, got a list"),
+        (load_sloth, "version: prometheus/v1\nslos: [\n", "not YAML: did not find expected node content (line 3)"),
+        (load_sloth, "version: prometheus/v1\nservice: shop\nslos: []\n", "document 1: field 'slos': at least one SLO is needed"),
+        (load_sloth, "kind: PrometheusServiceLevel\nspec:\n  service: shop\n  slos: {a: 1}\n",
+         "document 1: field 'spec.slos': expected a list, got a mapping"),
+        (load_sloth, SLOTH_SPEC.replace("      events:\n        errorQuery", "      raw:\n        errorQuery"),
+         "document 1: SLO 'search/queries' field 'sli.raw': only event SLIs (error_query / total_query) convert"),
+        (load_openslo, OPENSLO_SPEC.replace("indicatorRef: orders-ratio", "indicatorRef: nope"),
+         "document 2: SLO 'checkout/orders' field 'spec.indicatorRef': no SLI named 'nope' in this file"),
+        (load_openslo, OPENSLO_SPEC.split("---")[0], "no OpenSLO document of kind SLO in the file"),
+        (load_openslo, OPENSLO_SPEC.replace("  labels:\n    team: payments\n", "  annotations:\n    runbook: [a]\n"),
+         "document 2: SLO 'checkout/orders' field 'metadata.annotations.runbook': expected a string, got a list"),
+    ],
+)
+def test_loaders_raise_import_errors_with_exact_messages(load, text, message):
+    with pytest.raises(ImportError_) as caught:
+        load(text)
+    assert str(caught.value) == message

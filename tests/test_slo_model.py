@@ -17,10 +17,12 @@ from sergas_observability.model import (
     LatencySLI,
     Metric,
     RatioSLI,
+    ScrapeJob,
     Severity,
     SlackReceiver,
     Stack,
 )
+from sergas_observability.lint import ensure_valid
 from sergas_observability.output import read_tree, write_tree
 
 REQUESTS = Metric(name="demo_requests_total", kind="counter", help="Requests.", labels=("status",))
@@ -32,15 +34,16 @@ AVAILABILITY = dict(
 
 
 def _stack(*slos: SLO, severities: tuple[str, ...] = ("P0", "P1")) -> Stack:
-    return Stack(
+    return ensure_valid(Stack(
         name="demo",
         environments=(Environment(name="production", external_labels={"env": "production"}),),
         metrics=(REQUESTS, LATENCY),
+        scrape_jobs=(ScrapeJob(name="demo", targets={"production": ("demo:8000",)}),),
         receivers=(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#a"),),
         severities=tuple(Severity(name=s, description=s, receivers=("slack",)) for s in severities),
         default_receiver="slack",
         slos=slos,
-    )
+    ))
 
 
 def _error(build) -> str:
@@ -130,6 +133,7 @@ stack = Stack(
     name="demo",
     environments=(Environment(name="production", external_labels={"env": "production"}),),
     metrics=(Metric(name="demo_requests_total", kind="counter", help="Requests.", labels=("status",)),),
+    scrape_jobs=(ScrapeJob(name="demo", targets={"production": ("demo:8000",)}),),
     receivers=(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#a"),),
     severities=(Severity(name="P0", description="p", receivers=("slack",)), Severity(name="P1", description="t", receivers=("slack",))),
     default_receiver="slack",
@@ -148,7 +152,7 @@ def test_cli_bad_slo_exits_2_with_one_line_and_leaves_generated_untouched(tmp_pa
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert "SLO 'availability' field 'objective'" in lines[0]
     assert read_tree(out) == {"keep.txt": "previous output\n"}

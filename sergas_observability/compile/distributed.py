@@ -45,7 +45,6 @@ def compile(stack: Stack) -> dict[str, Any]:
 
 def package(stack: Stack, produced: Mapping[str, Any]) -> dict[str, Any]:
     groups = rule_groups(produced)
-    check_partial_response(stack, {group["name"] for _, group in groups})
     documents: dict[str, Any] = {}
     for env in stack.environments:
         by_file: dict[str, list[dict[str, Any]]] = {}
@@ -55,13 +54,6 @@ def package(stack: Stack, produced: Mapping[str, Any]) -> dict[str, Any]:
             documents[f"thanos/rules/{env.name}/{stem}.yml"] = {"groups": [thanos_group(stack, g) for g in scoped]}
             documents[f"mimir/rules/{env.name}/{stem}.yml"] = {"namespace": mimir_namespace(stack, env, stem), "groups": scoped}
     return documents
-
-
-def check_partial_response(stack: Stack, names: set[str]) -> None:
-    for name in stack.thanos.partial_response:
-        if name not in names:
-            known = ", ".join(sorted(names))
-            raise stack.thanos.fail("partial_response", f"unknown rule group '{name}' (known: {known})")
 
 
 def scoped_group(group: dict[str, Any], env: Environment) -> dict[str, Any]:

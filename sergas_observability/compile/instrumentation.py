@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import jinja2
 
 from ..instrumentation.instruments import OVERFLOW_VALUE
-from ..model import Metric, MetricKind, Stack
+from ..model import Definition, Metric, MetricKind, Stack
 from ..output import HEADER
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -75,14 +76,9 @@ def compile(stack: Stack) -> dict[str, Any]:
 
 def render_module(stack: Stack) -> str:
     metrics = stack.app_metrics
-    for metric in metrics:
-        check_metric(metric)
     aliases, alias_of = _aliases(metrics)
     contexts = [_metric_context(metric, alias_of) for metric in metrics]
     names = {alias["name"] for alias in aliases}
-    for context in contexts:
-        if context["class_name"] in names:
-            raise _metric(metrics, context["name"]).fail("name", f"its class name {context['class_name']} collides with a label alias")
     example = next((c for c in contexts if c["labels"]), contexts[0] if contexts else None)
     exports = sorted(RUNTIME_EXPORTS + ("INSTRUMENTS",) + tuple(names) + tuple(c["attr"] for c in contexts))
     return _template().render(
@@ -100,21 +96,29 @@ def render_module(stack: Stack) -> str:
 # -- checks the Python side adds to the model's -----------------------------------
 
 
-def check_metric(metric: Metric) -> None:
-    """Reject what the model allows but a Python module cannot express."""
-    if keyword.iskeyword(metric.name) or keyword.issoftkeyword(metric.name):
-        raise metric.fail("name", f"'{metric.name}' is a Python keyword and cannot name the instrument")
-    for label in metric.labels:
-        if keyword.iskeyword(label.name):
-            raise metric.fail("labels", f"label '{label.name}' is a Python keyword and cannot be a keyword argument")
-        if label.name in _METHOD_NAMES:
-            raise metric.fail("labels", f"label '{label.name}' would clash with a name the generated methods use ({', '.join(sorted(_METHOD_NAMES))})")
-        if label.values and OVERFLOW_VALUE in label.values:
-            raise metric.fail("labels", f"label '{label.name}' may not declare '{OVERFLOW_VALUE}': the guard records stray values under it")
-
-
-def _metric(metrics: tuple[Metric, ...], name: str) -> Metric:
-    return next(m for m in metrics if m.name == name)
+def python_problems(stack: Stack) -> Iterator[tuple[Definition, str, str]]:
+    """(metric, field, message) for what the model allows but a Python module
+    cannot express; the validation pass reports them, so rendering never fails."""
+    metrics = stack.app_metrics
+    for metric in metrics:
+        if keyword.iskeyword(metric.name) or keyword.issoftkeyword(metric.name):
+            yield metric, "name", f"'{metric.name}' is a Python keyword and cannot name the instrument"
+        for label in metric.labels:
+            if keyword.iskeyword(label.name):
+                yield metric, "labels", f"label '{label.name}' is a Python keyword and cannot be a keyword argument"
+            if label.name in _METHOD_NAMES:
+                yield metric, "labels", f"label '{label.name}' would clash with a name the generated methods use ({', '.join(sorted(_METHOD_NAMES))})"
+            if label.values and OVERFLOW_VALUE in label.values:
+                yield metric, "labels", f"label '{label.name}' may not declare '{OVERFLOW_VALUE}': the guard records stray values under it"
+    aliases, alias_of = _aliases(metrics)
+    names = {alias["name"] for alias in aliases}
+    for metric in metrics:
+        class_name = _metric_context(metric, alias_of)["class_name"]
+        if class_name in names:
+            yield metric, "name", f"its class name {class_name} collides with a label alias"
+    module = module_name(stack)
+    if not module.isidentifier():
+        yield stack, "name", f"the metrics module would be named '{module}', which is not a Python identifier"
 
 
 # -- template contexts ------------------------------------------------------------------

@@ -38,19 +38,31 @@ def eval_time(alert: Alert) -> str:
     return format_duration(duration_seconds(alert.for_) + 5 * 60)
 
 
+def expected_annotations(stack: Stack, alert: Alert) -> dict[str, str]:
+    """The annotations the firing scenario's alert carries, expanded as Prometheus will."""
+    assert alert.test is not None
+    firing = alert.test.firing
+    labels = {**firing.labels, **alert_labels(alert)}
+    value = firing.value if firing.value is not None else 0.0
+    return {key: expand(text, labels, value) for key, text in alert_annotations(stack, alert).items()}
+
+
+def template_problem(stack: Stack, alert: Alert) -> str | None:
+    """Why the firing scenario's annotations cannot be expanded (None when they can); the validation pass reports it."""
+    try:
+        expected_annotations(stack, alert)
+    except TemplateError as exc:
+        return str(exc)
+    return None
+
+
 def alert_tests(stack: Stack, alert: Alert) -> list[dict[str, Any]]:
     test = alert.test
     assert test is not None
     at = eval_time(alert)
     firing = test.firing
+    annotations = expected_annotations(stack, alert)
     labels = {**firing.labels, **alert_labels(alert)}
-    try:
-        annotations = {
-            key: expand(text, labels, firing.value if firing.value is not None else 0.0)
-            for key, text in alert_annotations(stack, alert).items()
-        }
-    except TemplateError as exc:
-        raise alert.fail("description", str(exc)) from None
     return [
         {
             "name": f"{alert.name} fires",

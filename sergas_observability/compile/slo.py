@@ -96,11 +96,17 @@ def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links) -> list[dict[str
     events = SLIEvents(slo, metrics)
     fast = [events_rule(slo, events), burn_rate_rule(slo, events)]
     fast.extend(alert_rule(slo, tier, links) for tier in slo.tiers)
-    name = f"slo-{slo.service}-{slo.name}"
+    name, period = group_names(slo)
     return [
         {"name": name, "interval": FAST_INTERVAL, "rules": fast},
-        {"name": f"{name}-period", "interval": PERIOD_INTERVAL, "rules": [budget_remaining_rule(slo), objective_rule(slo)]},
+        {"name": period, "interval": PERIOD_INTERVAL, "rules": [budget_remaining_rule(slo), objective_rule(slo)]},
     ]
+
+
+def group_names(slo: SLO) -> tuple[str, str]:
+    """The SLO's two rule groups: the fast one and the period one."""
+    name = f"slo-{slo.service}-{slo.name}"
+    return name, f"{name}-period"
 
 
 # -- PromQL pieces ------------------------------------------------------------------

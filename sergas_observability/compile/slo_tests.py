@@ -306,6 +306,19 @@ def _minutes(duration: str) -> int:
 # -- input series from selectors ------------------------------------------------------
 
 
+class NoTestInput(ValueError):
+    """The SLI's selectors admit no concrete series to replay (a definition mistake)."""
+
+
+def test_input_problem(slo: SLO, metrics: dict[str, Any]) -> str | None:
+    """Why no promtool test input can be derived for `slo` (None when it can); the validation pass reports it."""
+    try:
+        input_series(slo, metrics)
+    except NoTestInput as exc:
+        return str(exc)
+    return None
+
+
 def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
     """(series, good coefficient, bad coefficient): a series grows by good x g + bad x b."""
     events = SLIEvents(slo, metrics)
@@ -324,7 +337,7 @@ def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]
     for want in wanted:
         series = next((s for s in _candidates(fields, metrics) if _counts(s, fields) == want), None)
         if series is None:
-            raise slo.fail("sli", "cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")
+            raise NoTestInput("cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")
         found.append(series)
     good, bad = found
     return [(_render(good), 1, 0), (_render(bad), 0, 1)]
@@ -379,7 +392,9 @@ def _candidates(fields: dict[str, list[Selector]], metrics: dict[str, Any]) -> I
 
 
 def _concrete(selector: Selector, metrics: dict[str, Any]) -> str:
-    series = next(s for s in _candidates({"x": [selector]}, metrics) if _matches(s, selector))
+    series = next((s for s in _candidates({"x": [selector]}, metrics) if _matches(s, selector)), None)
+    if series is None:
+        raise NoTestInput(f"no series of the declared label values matches {format_selector(selector.metric or '', list(selector.matchers))}; declare the label values it selects")
     return _render(series)
 
 

@@ -1,44 +1,128 @@
-"""`sergas-obs lint`: catch broken monitoring before it ships.
+"""The validation pass and `sergas-obs lint`: every mistake caught before it ships.
 
-`lint_stack(stack)` parses every expression of the stack (alerts, recording
-rules, dashboard queries, SLO queries), cross-references each selector with
-the declared metrics, checks alert and dashboard hygiene and each alert's
-latency budget, runs promtool once over every expression and template, and
-returns a Report. Each finding has a rule id (see `RULES`) and can be
-silenced in its definition with `lint_ignore={"rule/id": "reason"}`.
+`validate(stack)` is the one pass `generate`, `check` and `lint` all run
+between loading the definitions and compiling them, so what one accepts the
+others accept. It reports every independent mistake at once, as findings with
+a rule id (see `RULES`), in file and line order:
+
+1. the construction errors collected while the definitions loaded;
+2. the Stack's cross-references (references.py), the names the compilers
+   derive (artifacts.py) and the silent-failure checks (semantics.py);
+3. once those hold, the analysis of every expression (label inference,
+   metric kinds, alert and dashboard hygiene, latency budgets).
+
+`lint_stack` adds the passes that run promtool and amtool. Findings of rules
+not in `UNSILENCEABLE` can be silenced in their definition with
+`lint_ignore={"rule/id": "reason"}`. Compilers assume a stack that validated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..model import Alert, RecordingRule, Stack
+from ..model import DefinitionError, RecordingRule, Stack
+from ..promql.grafana import parseable_query
+from . import artifacts, references, semantics
 from .alerts import check_alert
 from .catalog import Catalog
-from ..promql.grafana import parseable_query
 from .dashboards import check_compiled, check_definition, generated_queries
 from .expressions import Analysis
-from .findings import RULES, Finding, LatencyFigure, Report
+from .findings import RULES, TOOL_RULES, UNSILENCEABLE, Finding, LatencyFigure, Report, from_error, ordered
 from .latency import LatencyModel, check_latency
 from .notifications import check_notification_templates
 from .promql_refs import Out, Source
 from .silences import apply_silences
 from .templates import check_with_promtool
 
+Check = Callable[[Stack, Callable[[Finding], None]], None]
+STRUCTURE_CHECKS: tuple[Check, ...] = references.CHECKS + artifacts.CHECKS + semantics.CHECKS
 
-def lint_stack(stack: Stack, *, promtool: bool = True, documents: dict[str, Any] | None = None) -> Report:
-    """Lint `stack`. `promtool=False` skips the passes that run promtool and amtool.
+
+class InternalError(Exception):
+    """A bug in a check or compiler, not a mistake in the definitions."""
+
+    def __init__(self, stage: str, exc: BaseException):
+        self.stage, self.exc = stage, exc
+        super().__init__(f"internal error in {stage}: {type(exc).__name__}: {exc}")
+
+
+class InvalidStack(DefinitionError):
+    """The stack has mistakes: `findings` are every error; `where`, `field`
+    and `message` those of the first, so callers catching DefinitionError see it."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        first = findings[0]
+        super().__init__(first.where, first.field, first.message, first.origin)
+
+    def one_line(self) -> str:
+        return "\n".join(f.one_line() for f in self.findings)
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+
+def ensure_valid(stack: Stack) -> Stack:
+    """`stack` when the validation pass finds no error; else InvalidStack (for library use:
+    build a Stack in Python, `ensure_valid` it, then compile)."""
+    errors = validate(stack).errors
+    if errors:
+        raise InvalidStack(errors)
+    return stack
+
+
+def validate(
+    stack: Stack | None, load_errors: Sequence[DefinitionError] = (), *, documents: dict[str, Any] | None = None
+) -> Report:
+    """Every mistake in the definitions, without external tools (what `generate` refuses)."""
+    return _run(stack, load_errors, documents, promtool=False)
+
+
+def lint_stack(
+    stack: Stack, *, promtool: bool = True, documents: dict[str, Any] | None = None,
+    load_errors: Sequence[DefinitionError] = (),
+) -> Report:
+    """The validation pass plus, with `promtool`, the passes that run promtool and amtool.
 
     `documents` are the compiled outputs (default: the Grafana and
     Alertmanager compilers'), for the checks on dashboard JSON and on the
     receivers' notification templates.
     """
-    found: list[Finding] = []
+    return _run(stack, load_errors, documents, promtool=promtool)
+
+
+def _run(stack: Stack | None, load_errors: Sequence[DefinitionError], documents: dict[str, Any] | None, promtool: bool) -> Report:
+    found: list[Finding] = [from_error(e, "definition/import" if not e.where else "definition/invalid") for e in load_errors]
+    if stack is None:
+        return Report(findings=ordered(found))
     emit = found.append
+    for check in STRUCTURE_CHECKS:
+        try:
+            check(stack, emit)
+        except Exception as exc:
+            # Placeholders of broken definitions may hold anything, and a
+            # check may trip over an earlier mistake; that mistake is
+            # reported, so the check has nothing to add.
+            if not any(f.level == "error" for f in found):
+                raise InternalError(f"validation ({check.__name__})", exc) from exc
+    figures: list[LatencyFigure] = []
+    if not any(f.level == "error" for f in found):  # the analysis needs a consistent stack
+        try:
+            figures = _analyse(stack, documents, promtool, emit)
+        except Exception as exc:
+            raise InternalError("validation (expression analysis)", exc) from exc
+    unchecked = frozenset() if promtool else TOOL_RULES
+    findings = _dedupe(apply_silences(stack, found, unchecked=unchecked))
+    return Report(findings=ordered(findings), latency=figures)
+
+
+def _analyse(stack: Stack, documents: dict[str, Any] | None, promtool: bool, emit: Callable[[Finding], None]) -> list[LatencyFigure]:
     if documents is None:
         from ..compile import alertmanager, grafana
 
         documents = {**grafana.compile(stack), **alertmanager.compile(stack)}
+    artifacts.check_documents(stack, documents, emit)
     catalog = Catalog(stack)
     generated = [
         Source(stack, f"dashboard '{uid}'", expr, parseable_query(expr), "dashboard")
@@ -72,12 +156,10 @@ def lint_stack(stack: Stack, *, promtool: bool = True, documents: dict[str, Any]
     check_compiled(stack, documents, emit)
     if promtool:
         check_notification_templates(stack, documents, emit)
-
-    findings = _dedupe(apply_silences(stack, found))
-    return Report(findings=findings, latency=figures)
+    return figures
 
 
-def _dedupe(findings: list[Finding]) -> list[Finding]:
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per (definition, field, rule, message): a selector repeated in a query is one problem."""
     seen: set[tuple[str, str, str, str]] = set()
     out = []
@@ -88,4 +170,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-__all__ = ["RULES", "Finding", "LatencyFigure", "Report", "lint_stack", "Alert"]
+__all__ = [
+    "RULES", "TOOL_RULES", "UNSILENCEABLE", "Finding", "InternalError", "InvalidStack", "LatencyFigure", "Report",
+    "ensure_valid", "lint_stack", "validate",
+]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import promql_parser as pp
 
 from ..model import Alert, Stack, duration_seconds, format_duration
-from ..model.stack import did_you_mean
+from ..model.base import did_you_mean
 from ..promql import functions as fn
 from .catalog import Catalog
 from .findings import Finding, finding

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..model import Dashboard, Panel, Stack
-from ..model.stack import did_you_mean
+from ..model.base import did_you_mean
 from ..promql.grafana import variables
 from .findings import Finding, finding
 from .grafana_units import UNITS, known_unit

@@ -11,12 +11,28 @@ from dataclasses import dataclass, replace
 from dataclasses import field as dc_field  # `field` is also a Finding attribute
 from typing import Literal
 
-from ..model import Definition
+from ..model import Definition, DefinitionError
 
 Level = Literal["error", "warning"]
 
 # rule id -> (level, what it catches). The README's rule table mirrors this.
 RULES: dict[str, tuple[Level, str]] = {
+    # the definitions themselves (certain: cannot be silenced)
+    "definition/invalid": ("error", "a definition's field is wrong (type, value, naming convention, unknown field)"),
+    "definition/import": ("error", "the definitions module fails to import"),
+    "stack/duplicate": ("error", "two definitions of one kind share a name, uid or file"),
+    "stack/unknown-reference": ("error", "a severity, receiver, environment, dashboard, metric, label, exporter, module or rule group that is not declared"),
+    "stack/name-collision": ("error", "two definitions derive the same generated name: alert, file, uid, rule file, Kubernetes object, secret"),
+    "stack/invalid-name": ("error", "a name a target refuses: not a DNS label, not a Python identifier, too long"),
+    "stack/untestable": ("error", "no promtool test can be generated (templates that do not expand, selectors no declared series matches)"),
+    "stack/too-large": ("error", "a generated file larger than its target holds (a dashboard over a ConfigMap's 1 MiB)"),
+    "config/address": ("error", "an address that is not host:port, a probe URL without scheme"),
+    "config/unscraped-environment": ("error", "an environment no scrape job or probe targets: every alert there is silent"),
+    "routing/inhibition-cycle": ("error", "severities that inhibit each other: both muted while both fire"),
+    "routing/inhibit-equal-label": ("error", "an inhibit_equal label an alert does not carry: one service's alert mutes every other's"),
+    "slo/objective-ratio": ("error", "an objective of 1 or less: a ratio written where a percentage is meant"),
+    "slo/no-budget": ("error", "an objective that leaves no error budget"),
+    "slo/tiny-budget": ("warning", "a budget so small that one or two failed events page"),
     # PromQL cross-reference
     "promql/syntax": ("error", "the expression does not parse"),
     "promql/promtool-rejects": ("error", "promtool rejects an expression the Python parser accepted"),
@@ -59,6 +75,12 @@ RULES: dict[str, tuple[Level, str]] = {
 }
 
 
+# Mistakes that are certain: no written reason makes them right.
+UNSILENCEABLE = frozenset(rule for rule in RULES if rule.startswith(("definition/", "stack/")))
+# Rules only the promtool and amtool passes can find (`lint`, `check`; not `generate`).
+TOOL_RULES = frozenset({"promql/promtool-rejects", "alert/template-compile", "routing/notification-template"})
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem, attached to the definition (and field) at fault."""
@@ -76,6 +98,31 @@ class Finding:
 
     def key(self) -> tuple[str, str, str, str]:
         return (self.where, self.field or "", self.rule, self.message)
+
+    def location(self) -> tuple[str, int]:
+        """(file, line) of the definition at fault, for ordering ('' and 0 when unknown)."""
+        path, _, line = (self.origin or "").rpartition(":")
+        return (path, int(line)) if line.isdigit() else (self.origin or "", 0)
+
+    def one_line(self) -> str:
+        """`error: file:line: Kind 'name' field 'f': message [rule]`, as every command prints it.
+
+        The rule id is shown where a `lint_ignore` may silence the finding."""
+        place = f"{self.origin}: " if self.origin else ""
+        field = f" field '{self.field}'" if self.field else ""
+        what = f"{self.where}{field}: " if self.where else ""
+        rule = "" if self.rule in UNSILENCEABLE else f" [{self.rule}]"
+        return f"{self.level}: {place}{what}{self.message}{rule}"
+
+
+def from_error(error: DefinitionError, rule: str = "definition/invalid") -> Finding:
+    """A construction error (or a failed import) as a finding."""
+    return Finding(rule, error.where, error.field, error.message, error.origin)
+
+
+def ordered(findings: list[Finding]) -> list[Finding]:
+    """In file and line order, as a compiler reports; unplaced findings last, stable otherwise."""
+    return sorted(findings, key=lambda f: (f.origin is None, f.location()))
 
 
 def finding(

@@ -46,7 +46,7 @@ def render(report: Report, fmt: str) -> str:
 def to_text(report: Report) -> str:
     lines: list[str] = []
     for item in report.active:
-        lines.append(f"{_where(item)}: {item.level} [{item.rule}] {item.message}")
+        lines.append(item.one_line())
         if item.expr:
             lines.extend("    | " + part for part in item.expr.splitlines())
     if report.silenced:

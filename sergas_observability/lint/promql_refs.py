@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import promql_parser as pp
 
 from ..model import Definition, format_duration
-from ..model.stack import did_you_mean
+from ..model.base import did_you_mean
 from ..promql import children
 from ..promql import functions as fn
 from ..promql.grafana import VARIABLE_MARKER, has_variable, range_variable

@@ -12,25 +12,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..model import Definition, Stack
-from ..model.stack import did_you_mean
-from .findings import RULES, Finding, finding, silenced
+from ..model.base import did_you_mean
+from .references import valid
+from .findings import RULES, UNSILENCEABLE, Finding, finding, silenced
 
 
 def _silencing_definitions(stack: Stack) -> Iterator[Definition]:
-    yield from stack.alerts
-    yield from stack.recording_rules
-    for dashboard in stack.dashboards:
+    """Every definition that may carry `lint_ignore` (placeholders of broken ones left out)."""
+    yield from valid(stack.alerts)
+    yield from valid(stack.recording_rules)
+    for dashboard in valid(stack.dashboards):
         yield dashboard
-        yield from dashboard.panels
-    yield from getattr(stack, "slos", ()) or ()
+        yield from valid(dashboard.panels)
+    yield from valid(stack.slos)
 
 
-def apply_silences(stack: Stack, findings: list[Finding]) -> list[Finding]:
+def apply_silences(stack: Stack, findings: list[Finding], unchecked: frozenset[str] = frozenset()) -> list[Finding]:
+    """`findings` with the silenced ones marked, plus findings about the silences.
+
+    `unchecked` rules did not run (the promtool passes, under `generate`): a
+    silence of one of them is not reported as unused."""
     used: set[tuple[int, str]] = set()
     out: list[Finding] = []
     for item in findings:
         reason = None
-        if not item.rule.startswith("lint/"):
+        if not item.rule.startswith("lint/") and item.rule not in UNSILENCEABLE:
             for owner in item.owners:
                 text = (getattr(owner, "lint_ignore", None) or {}).get(item.rule)
                 if text is not None:
@@ -47,10 +53,13 @@ def apply_silences(stack: Stack, findings: list[Finding]) -> list[Finding]:
             elif rule.startswith("lint/"):
                 out.append(finding("lint/unknown-rule", definition, "lint_ignore",
                                    f"'{rule}' is about silences themselves and cannot be silenced"))
+            elif rule in UNSILENCEABLE:
+                out.append(finding("lint/unknown-rule", definition, "lint_ignore",
+                                   f"'{rule}' is a certain mistake and cannot be silenced"))
             elif not reason.strip():
                 out.append(finding("lint/silence-without-reason", definition, "lint_ignore",
                                    f"the silence of '{rule}' needs a written reason"))
-            elif (id(definition), rule) not in used:
+            elif (id(definition), rule) not in used and rule not in unchecked:
                 out.append(finding("lint/unused-silence", definition, "lint_ignore",
                                    f"'{rule}' silences nothing here any more; remove it"))
     return out

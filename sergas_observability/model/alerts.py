@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from ..promql import parse
-from .base import Definition, Duration, HttpUrl, LabelSet, check_snake
+from .base import after_check, Definition, Duration, HttpUrl, LabelSet, check_snake, duration_seconds
 
 _CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _RECORD_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z0-9_]+)*$")
@@ -59,13 +59,15 @@ class Alert(Definition):
 
     `service` is copied to a label of the same name and used by inhibition:
     a firing higher severity silences lower ones of the same service.
-    `for_` is spelled with an underscore because `for` is a Python keyword.
+    `for_` is spelled with an underscore because `for` is a Python keyword;
+    it is required (`for_="0s"` with a `no_for_reason` for an alert that must
+    fire on the first evaluation).
     """
 
     kind_name = "Alert"
     name: str
     expr: str
-    for_: Duration = Field(alias="for", default="5m")
+    for_: Duration = Field(alias="for")  # required: how long the condition must hold is a decision, not a default
     severity: str
     service: str
     summary: str
@@ -103,9 +105,9 @@ class Alert(Definition):
                 raise ValueError(f"label '{key}' is set by its own field, not in labels")
         return value
 
-    @model_validator(mode="after")
+    @after_check
     def _for_or_reason(self) -> "Alert":
-        if self.for_ in ("0s", "0m") and not self.no_for_reason:
+        if duration_seconds(self.for_) == 0 and not self.no_for_reason:
             raise self.fail("for", "an alert without 'for' must say why in no_for_reason")
         return self
 

@@ -9,20 +9,27 @@ CLI can print one line instead of a traceback.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import FrameType
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
 
 _PACKAGE_DIR = __file__.rsplit("/model/", 1)[0]
 
 
 class DefinitionError(ValueError):
-    """A definition is invalid. `where` is 'Kind name', `field` the field at fault."""
+    """A definition is invalid. `where` is 'Kind name', `field` the field at fault.
+
+    `where` may be empty for a mistake that belongs to no definition (e.g. a
+    definitions module that fails to import); `origin` is the user's file:line.
+    """
 
     def __init__(self, where: str, field: str | None, message: str, origin: str | None = None):
         self.where = where
@@ -34,7 +41,8 @@ class DefinitionError(ValueError):
     def one_line(self) -> str:
         field = f" field '{self.field}'" if self.field else ""
         prefix = f"{self.origin}: " if self.origin else ""
-        return f"{prefix}{self.where}{field}: {self.message}"
+        where = f"{self.where}{field}: " if self.where else ""
+        return f"{prefix}{where}{self.message}"
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
@@ -43,18 +51,36 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+# While definitions are loaded, construction errors are collected here instead
+# of raised, so one run reports every mistake (see `collect_errors`).
+_collector: ContextVar[list[DefinitionError] | None] = ContextVar("definition_errors", default=None)
+
+
+@contextmanager
+def collect_errors() -> Iterator[list[DefinitionError]]:
+    """Inside this block an invalid definition records its errors and becomes a
+    placeholder (`invalid` is True) instead of raising, so the code that builds
+    the Stack runs to its end and every mistake is found in one run."""
+    errors: list[DefinitionError] = []
+    token = _collector.set(errors)
+    try:
+        yield errors
+    finally:
+        _collector.reset(token)
+
+
 def _caller_origin() -> str | None:
     """file:line of the first frame outside this library (the user's definition)."""
     frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith(_PACKAGE_DIR) and "pydantic" not in filename:
-            return f"{_relative(filename)}:{frame.f_lineno}"
+            return f"{relative_path(filename)}:{frame.f_lineno}"
         frame = frame.f_back
     return None
 
 
-def _relative(filename: str) -> str:
+def relative_path(filename: str) -> str:
     """The path as the user would type it: relative to the working directory when below it."""
     cwd = os.getcwd()
     return os.path.relpath(filename, cwd) if filename.startswith(cwd + os.sep) else filename
@@ -68,34 +94,86 @@ def _describe(kind: str, data: dict[str, Any]) -> str:
     return kind
 
 
+def after_check(method: Callable[[Any], Any]) -> Any:
+    """`model_validator(mode="after")` that leaves placeholders alone.
+
+    Pydantic runs a model's after-validators again whenever an instance is
+    nested in another model; a placeholder (see `collect_errors`) holds
+    unvalidated values and has reported its errors already."""
+
+    @functools.wraps(method)
+    def check(self: Any) -> Any:
+        private = getattr(self, "__pydantic_private__", None) or {}
+        return self if private.get("_invalid") else method(self)
+
+    return model_validator(mode="after")(check)
+
+
 class Definition(BaseModel):
     """Base of every declaration: frozen, strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     kind_name: ClassVar[str] = ""
     _origin: str | None = PrivateAttr(default=None)
+    _invalid: bool = PrivateAttr(default=False)
 
     def __init__(self, /, **data: Any) -> None:
         origin = _caller_origin()
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            inner = (first.get("ctx") or {}).get("error")
-            if isinstance(inner, DefinitionError):
-                inner.origin = inner.origin or origin
-                raise DefinitionError(inner.where, inner.field, inner.message, inner.origin) from None  # a cross-check that already names its definition
-            parts = [str(part) for part in first["loc"]]
-            if parts and parts[0] in type(self).model_fields:  # say `for`, not `for_`
-                parts[0] = type(self).model_fields[parts[0]].alias or parts[0]
-            loc = ".".join(parts) or None
-            message = first["msg"].removeprefix("Value error, ")
-            if first["type"] == "extra_forbidden":
-                message = "unknown field"
-            raise DefinitionError(
-                _describe(self.kind_name or type(self).__name__, data), loc, message, origin
-            ) from None
+            errors = self._errors(exc, data, origin)
+            sink = _collector.get()
+            if sink is None:
+                raise errors[0] from None
+            sink.extend(errors)
+            self._become_placeholder(data)
         self._origin = origin
+
+    def _errors(self, exc: ValidationError, data: dict[str, Any], origin: str | None) -> list[DefinitionError]:
+        """One DefinitionError per independent mistake pydantic found."""
+        fields = type(self).model_fields
+        spelled = {(info.alias or name): name for name, info in fields.items()}  # `for`, not `for_`
+        where = _describe(self.kind_name or type(self).__name__, data)
+        raw = exc.errors(include_url=False)
+        # A misspelt field is one mistake: name the typo with a did-you-mean and
+        # drop the "Field required" of the field it was meant to be.
+        missing = {str(e["loc"][0]) for e in raw if e["type"] == "missing" and len(e["loc"]) == 1}
+        meant: dict[str, str] = {}
+        for error in raw:
+            if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+                close = difflib.get_close_matches(str(error["loc"][0]), [a for a, n in spelled.items() if n in missing or a in missing], n=1)
+                if close:
+                    meant[str(error["loc"][0])] = close[0]
+        out: list[DefinitionError] = []
+        for error in raw:
+            inner = (error.get("ctx") or {}).get("error")
+            if isinstance(inner, DefinitionError):  # a cross-check that already names its definition
+                out.append(DefinitionError(inner.where, inner.field, inner.message, inner.origin or origin))
+                continue
+            parts = [str(part) for part in error["loc"]]
+            if parts and parts[0] in fields:
+                parts[0] = fields[parts[0]].alias or parts[0]
+            if error["type"] == "missing" and len(parts) == 1 and parts[0] in meant.values():
+                continue
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                typo = parts[-1]
+                message = "unknown field" + (f" (did you mean '{meant[typo]}'?)" if typo in meant else did_you_mean(typo, spelled) if len(parts) == 1 else "")
+            out.append(DefinitionError(where, ".".join(parts) or None, message, origin))
+        return out
+
+    def _become_placeholder(self, data: dict[str, Any]) -> None:
+        """Hold what was given, unvalidated, so the definitions keep running."""
+        built = type(self).model_construct(**data)
+        for attr in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
+            object.__setattr__(self, attr, getattr(built, attr))
+        self._invalid = True
+
+    @property
+    def invalid(self) -> bool:
+        """True for a placeholder of a definition whose construction failed (see `collect_errors`)."""
+        return self._invalid
 
     def describe(self) -> str:
         """'Kind name', as error messages name a definition."""

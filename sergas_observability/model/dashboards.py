@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
 from ..promql import parse, substitute_grafana_variables
-from .base import Definition
+from .base import after_check, Definition
 
 PanelKind = Literal["timeseries", "stat", "gauge", "table"]
 _UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
@@ -73,7 +73,7 @@ class Panel(Definition):
             )
         return value
 
-    @model_validator(mode="after")
+    @after_check
     def _sane(self) -> "Panel":
         if not self.queries:
             raise self.fail("queries", "a panel needs at least one query")
@@ -116,7 +116,7 @@ class Dashboard(Definition):
     time_from: str = "now-6h"
     lint_ignore: dict[str, str] = {}  # lint rule id -> reason, for the dashboard and all its panels
 
-    @model_validator(mode="after")
+    @after_check
     def _uid(self) -> "Dashboard":
         if not self.uid:
             object.__setattr__(self, "uid", re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")[:40])

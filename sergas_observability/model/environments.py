@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
 
-from .base import Definition, Duration, LabelSet, duration_seconds
+from .base import after_check, Definition, Duration, LabelSet, duration_seconds
 from .routing import Receiver
 
 
@@ -28,7 +27,7 @@ class Environment(Definition):
     receiver_overrides: dict[str, Receiver] = {}
     resolve_timeout: Duration = "5m"
 
-    @model_validator(mode="after")
+    @after_check
     def _sane_intervals(self) -> "Environment":
         if duration_seconds(self.scrape_timeout) > duration_seconds(self.scrape_interval):
             raise self.fail("scrape_timeout", f"scrape_timeout {self.scrape_timeout} is longer than scrape_interval {self.scrape_interval}")

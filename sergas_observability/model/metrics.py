@@ -6,9 +6,9 @@ import re
 from enum import Enum
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
-from .base import Definition, LabelName, check_snake
+from .base import after_check, Definition, LabelName, check_snake
 
 
 class MetricKind(str, Enum):
@@ -108,7 +108,7 @@ class Metric(Definition):
                 raise ValueError("buckets must be strictly increasing")
         return value
 
-    @model_validator(mode="after")
+    @after_check
     def _conventions(self) -> "Metric":
         name, kind = self.name, self.kind
         names = [label.name for label in self.labels]

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import field_validator
 
-from .base import Definition, HttpUrl, did_you_mean
+from .base import Definition, HttpUrl
 
 # Kubernetes label keys: optional DNS prefix, then a name of up to 63 characters.
 _K8S_KEY_RE = re.compile(r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
@@ -148,18 +148,3 @@ class CentralMetrics(Definition):
         if not value:
             raise ValueError("name the environments that ship their metrics")
         return value
-
-
-def check_platforms(
-    kubernetes: KubernetesSettings, compose: ComposeSettings, central: CentralMetrics | None, environments: set[str]
-) -> None:
-    """Cross-check against the Stack: every environment named here exists."""
-    for env in kubernetes.namespaces:
-        if env not in environments:
-            raise kubernetes.fail("namespaces", f"unknown environment '{env}'" + did_you_mean(env, environments))
-    if compose.environment is not None and compose.environment not in environments:
-        raise compose.fail("environment", f"unknown environment '{compose.environment}'" + did_you_mean(compose.environment, environments))
-    if central is not None:
-        for env in central.environments:
-            if env not in environments:
-                raise central.fail("environments", f"unknown environment '{env}'" + did_you_mean(env, environments))

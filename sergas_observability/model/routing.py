@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import Definition, Duration, duration_seconds
+from .base import after_check, Definition, Duration, duration_seconds
 
 # Field names that would put a secret inline; each maps to the *_file field to use.
 _INLINE_SECRETS = {
@@ -101,7 +101,7 @@ class EmailReceiver(_Receiver):
             raise ValueError(f"'{value}' is not an e-mail address")
         return value
 
-    @model_validator(mode="after")
+    @after_check
     def _auth_pair(self) -> "EmailReceiver":
         if (self.auth_username is None) != (self.auth_password_file is None):
             raise self.fail("auth_password_file", "set both auth_username and auth_password_file, or neither")
@@ -153,7 +153,7 @@ class Severity(Definition):
     inhibits: tuple[str, ...] = ()
     latency_budget: Duration | None = None
 
-    @model_validator(mode="after")
+    @after_check
     def _sane(self) -> "Severity":
         if not self.receivers:
             raise self.fail("receivers", "a severity must reach at least one receiver")

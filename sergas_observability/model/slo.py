@@ -17,17 +17,17 @@ import functools
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 import promql_parser
 
 from ..promql import PromQLError, Selector, parse, selectors
-from .base import Definition, DefinitionError, Duration, HttpUrl, LabelSet, did_you_mean, format_duration
+from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelSet, format_duration
 from .base import duration_seconds as _parse_duration
 
 # The same few windows are parsed thousands of times when 1,000 SLOs compile.
 duration_seconds = functools.lru_cache(maxsize=256)(_parse_duration)
-from .metrics import SCRAPE_LABELS, Metric, MetricKind
+
 
 # The series the SLO compiler records, with their labels: other queries
 # (dashboards, alerts) may read them like any declared metric.
@@ -127,7 +127,7 @@ class BurnRateTier(Definition):
     budget_spent: float | None = None
     burn_rate: float | None = None
 
-    @model_validator(mode="after")
+    @after_check
     def _sane(self) -> "BurnRateTier":
         if (self.budget_spent is None) == (self.burn_rate is None):
             raise self.fail("budget_spent", "give budget_spent or burn_rate, not both or neither")
@@ -226,7 +226,7 @@ class SLO(Definition):
                 raise ValueError(f"annotation '{key}' is generated (runbook_url has its own field)")
         return value
 
-    @model_validator(mode="after")
+    @after_check
     def _consistent(self) -> "SLO":
         self._check_sli()
         if not self.alert_name:
@@ -301,49 +301,3 @@ class SLO(Definition):
 
     def severity_of(self, tier: BurnRateTier) -> str:
         return self.page_severity if tier.action == "page" else self.ticket_severity
-
-
-# Labels the scrape puts on every series, so a selector may match on them
-# although no metric declares them.
-
-
-def check_references(
-    slo: SLO,
-    series: dict[str, tuple[str, ...]],
-    metrics: dict[str, Metric],
-    severities: set[str],
-) -> None:
-    """Everything an SLO names exists: metrics, their labels, buckets, severities."""
-    actions = {tier.action for tier in slo.tiers}
-    for action, field in (("page", "page_severity"), ("ticket", "ticket_severity")):
-        name = getattr(slo, field)
-        if action in actions and name not in severities:
-            raise slo.fail(field, f"unknown severity '{name}' (known: {', '.join(sorted(severities))})")
-    sli = slo.sli
-    if isinstance(sli, RatioSLI):
-        for field, texts in sli.selector_fields().items():
-            for text in texts:
-                _check_selector(slo, f"sli.{field}", selector_of(text), series)
-    else:
-        selector = sli.selector
-        family = metrics.get(selector.metric or "")
-        if family is None:
-            raise slo.fail("sli.histogram", f"metric '{selector.metric}' is not declared" + did_you_mean(selector.metric or "", metrics))
-        if family.kind is not MetricKind.HISTOGRAM:
-            raise slo.fail("sli.histogram", f"'{family.name}' is a {family.kind.value}, not a histogram")
-        _check_selector(slo, "sli.histogram", Selector(f"{family.name}_bucket", selector.matchers), series)
-        if not family.buckets:
-            raise slo.fail("sli.threshold", f"'{family.name}' declares no buckets to set a threshold on")
-        if sli.threshold not in family.buckets:
-            buckets = ", ".join(format(b, "g") for b in family.buckets)
-            raise slo.fail("sli.threshold", f"{format(sli.threshold, 'g')} is not a bucket of '{family.name}' ({buckets})")
-
-
-def _check_selector(slo: SLO, field: str, selector: Selector, series: dict[str, tuple[str, ...]]) -> None:
-    name = selector.metric or ""
-    if name not in series:
-        raise slo.fail(field, f"metric '{name}' is not declared" + did_you_mean(name, series))
-    allowed = set(series[name]) | SCRAPE_LABELS
-    for label in selector.label_names:
-        if label not in allowed:
-            raise slo.fail(field, f"'{name}' has no label '{label}'" + did_you_mean(label, allowed))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
-from .base import Definition, Duration, LabelSet, duration_seconds
+from .base import after_check, Definition, Duration, LabelSet, duration_seconds
 
 _JOB_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -54,7 +54,7 @@ class ScrapeJob(Definition):
             raise ValueError("metrics_path must start with '/'")
         return value
 
-    @model_validator(mode="after")
+    @after_check
     def _timeout_within_interval(self) -> "ScrapeJob":
         if self.interval and self.timeout and duration_seconds(self.timeout) > duration_seconds(self.interval):
             raise self.fail("timeout", f"timeout {self.timeout} is longer than interval {self.interval}")
@@ -80,7 +80,7 @@ class BlackboxProbe(Definition):
     _name = field_validator("name")(classmethod(lambda cls, v: _check_job_name(v)))
     _targets = field_validator("targets")(classmethod(lambda cls, v: _check_targets(v)))
 
-    @model_validator(mode="after")
+    @after_check
     def _exporter_for_every_environment(self) -> "BlackboxProbe":
         missing = sorted(set(self.targets) - set(self.exporter_address))
         if missing:

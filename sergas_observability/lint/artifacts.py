@@ -1,0 +1,170 @@
+"""What the compilers need of the definitions, checked before any of them runs.
+
+Each compiler derives names from the definitions: alert names from SLOs, rule
+files and groups, dashboard uids and files, Kubernetes object names, Python
+identifiers, compose secret names. Two definitions that derive the same name
+would silently overwrite one another, and a name a target refuses would fail
+only when loaded; so every derived name is checked here, with the knowledge
+of how it is derived left where it lives (the compiler modules).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..compile import compose, instrumentation, kubernetes, rule_tests, slo, slo_tests
+from ..compile.rules import ALERTS_FILE, RECORDING_FILE
+from ..compile.slo_dashboard import service_dashboard
+from ..model import Definition, Stack
+from ..model.base import did_you_mean
+from ..output import render
+from .findings import Finding, finding
+from .references import valid
+
+Emit = Callable[[Finding], None]
+# A Kubernetes object name is a DNS subdomain.
+_K8S_NAME_LIMIT = 253
+
+
+def _claims(emit: Emit, claims: Iterable[tuple[Any, Definition, str, str]], what: str) -> None:
+    """Each (value, definition, field, description): the second claim of a value is an error."""
+    owners: dict[Any, str] = {}
+    for value, definition, field, description in claims:
+        if value in owners and owners[value] != description:
+            emit(finding("stack/name-collision", definition, field, f"{description} has the {what} '{value}' of {owners[value]}"))
+        owners.setdefault(value, description)
+
+
+def _slos(stack: Stack) -> list[Any]:
+    """The valid SLOs, one per key (a duplicate is reported as such, not as every name it repeats)."""
+    first: dict[str, Any] = {}
+    for s in valid(stack.slos):
+        first.setdefault(s.key, s)
+    return list(first.values())
+
+
+def check_alert_names(stack: Stack, emit: Emit) -> None:
+    """A declared alert may not take an SLO alert's name (SLOs of different
+    services share tier alert names; their `service` label tells them apart)."""
+    generated = {s.tier_alert_name(t): f"the {t.long} alert of SLO '{s.key}'" for s in reversed(_slos(stack)) for t in s.tiers}
+    for alert in valid(stack.alerts):
+        if alert.name in generated:
+            emit(finding("stack/name-collision", alert, "name", f"'{alert.name}' is also the name of {generated[alert.name]}"))
+
+
+def check_rule_files(stack: Stack, emit: Emit) -> None:
+    """One rule file and one test file per SLO, none shared with another."""
+    claims = [(slo.rules_file(s), s, "name", f"SLO '{s.key}'") for s in _slos(stack)]
+    taken = {ALERTS_FILE: "the alert rules", RECORDING_FILE: "the recording rules"}
+    for path, definition, field, description in claims:
+        if path in taken:
+            emit(finding("stack/name-collision", definition, field, f"{description} would write {path}, the file of {taken[path]}"))
+    _claims(emit, claims, "file")
+
+
+def check_rule_groups(stack: Stack, emit: Emit) -> None:
+    groups = {a.group for a in valid(stack.alerts)} | {r.group for r in valid(stack.recording_rules)}
+    for s in valid(stack.slos):
+        groups.update(slo.group_names(s))
+    thanos = stack.thanos
+    if thanos.invalid:
+        return
+    for name in thanos.partial_response:
+        if name not in groups:
+            emit(finding("stack/unknown-reference", thanos, "partial_response", f"unknown rule group '{name}'" + did_you_mean(name, groups)))
+
+
+def _all_dashboards(stack: Stack) -> list[tuple[Any, Definition, str]]:
+    """(dashboard, the definition answerable for it, how to name it): declared, then generated."""
+    declared = [(d, d, f"dashboard '{d.uid}'") for d in valid(stack.dashboards)]
+    by_service: dict[str, list[Any]] = {}
+    for s in _slos(stack):
+        by_service.setdefault(s.service, []).append(s)
+    generated = [
+        (service_dashboard(stack.name, service, slos), slos[0], f"the SLO dashboard of service '{service}'")
+        for service, slos in by_service.items()
+    ]
+    return declared + generated
+
+
+def check_dashboards(stack: Stack, emit: Emit) -> None:
+    dashboards = _all_dashboards(stack)
+    _claims(emit, [(d.uid, owner, "uid", name) for d, owner, name in dashboards], "uid")
+    _claims(emit, [(d.file_name, owner, "file", name) for d, owner, name in dashboards], "file name")
+
+
+def check_kubernetes_names(stack: Stack, emit: Emit) -> None:
+    """Objects of one kind in one namespace need distinct names; Kubernetes lower-cases and dashes them."""
+    for kind, items in (("ServiceMonitor", stack.scrape_jobs), ("Probe", stack.probes)):
+        claims = []
+        for job in valid(items):
+            name = kubernetes.resource_name(job.name)
+            claims.append((name, job, "name", f"{type(job).__name__} '{job.name}'"))
+        _claims(emit, claims, f"{kind} name")
+    config_maps = []
+    for d, owner, description in _all_dashboards(stack):
+        name = kubernetes.resource_name(f"grafana-dashboard-{d.file_name.removesuffix('.json')}")
+        config_maps.append((name, owner, "file", description))
+        if len(name) > _K8S_NAME_LIMIT:
+            emit(finding("stack/invalid-name", owner, "file", f"{description}: its ConfigMap name '{name[:40]}...' is longer than Kubernetes allows ({_K8S_NAME_LIMIT})"))
+    _claims(emit, config_maps, "ConfigMap name")
+    files: dict[str, Any] = {}
+    for s in _slos(stack):  # a file two SLOs share is reported by check_rule_files
+        files.setdefault(slo.rules_file(s), s)
+    rules = [(kubernetes.resource_name(f"{stack.name}-{posixpath.basename(path)[:-4]}"), s, "name", f"SLO '{s.key}'") for path, s in files.items()]
+    _claims(emit, rules, "PrometheusRule name")
+
+
+def check_python_names(stack: Stack, emit: Emit) -> None:
+    for definition, field, message in instrumentation.python_problems(stack):
+        emit(finding("stack/invalid-name", definition, field, message))
+
+
+def check_compose(stack: Stack, emit: Emit) -> None:
+    for probe in valid(stack.probes):
+        if probe.module not in compose.BLACKBOX_MODULES:
+            known = ", ".join(sorted(compose.BLACKBOX_MODULES))
+            emit(finding("stack/unknown-reference", probe, "module", f"no blackbox module '{probe.module}' is known (known: {known})"))
+    files: dict[str, str] = {}
+    for receiver in valid(stack.receivers):
+        for field, path in _secret_paths(receiver):
+            name = posixpath.basename(path)
+            if name in files and files[name] != path:
+                emit(finding("stack/name-collision", receiver, field, f"secret file '{path}' has the file name of '{files[name]}'; compose and Kubernetes name secrets by it"))
+            files.setdefault(name, path)
+
+
+def _secret_paths(receiver: Definition) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in receiver.__dict__.items() if k.endswith("_file") and isinstance(v, str)]
+
+
+def check_generated_tests(stack: Stack, emit: Emit) -> None:
+    """The promtool tests generated from alerts and SLOs can be written."""
+    metrics = {m.name: m for m in stack.metrics}
+    for alert in valid(stack.alerts):
+        if alert.test is not None:
+            problem = rule_tests.template_problem(stack, alert)
+            if problem:
+                emit(finding("stack/untestable", alert, "description", problem))
+    for s in valid(stack.slos):
+        problem = slo_tests.test_input_problem(s, metrics)
+        if problem:
+            emit(finding("stack/untestable", s, "sli", problem))
+
+
+CHECKS = (
+    check_alert_names, check_rule_files, check_rule_groups, check_dashboards, check_kubernetes_names,
+    check_python_names, check_compose, check_generated_tests,
+)
+
+
+def check_documents(stack: Stack, documents: dict[str, Any], emit: Emit) -> None:
+    """Checks on compiled output itself: a dashboard must fit in a ConfigMap."""
+    owners = {f"grafana/dashboards/{d.file_name}": (owner, name) for d, owner, name in _all_dashboards(stack)}
+    for path, (owner, description) in owners.items():
+        if path in documents:
+            size = len(render(path, documents[path]).encode())
+            if size > kubernetes.CONFIGMAP_LIMIT:
+                emit(finding("stack/too-large", owner, "rows", f"{description} is {size} bytes of JSON, more than a ConfigMap holds ({kubernetes.CONFIGMAP_LIMIT})"))

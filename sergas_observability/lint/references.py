@@ -1,0 +1,174 @@
+"""Cross-references of the Stack: every name is unique, every reference resolves.
+
+These were the Stack's own validator; here they report every mistake instead
+of the first. Placeholders of definitions that failed to construct are
+skipped (their own errors are already reported) but still count as declared,
+so a typo in one definition does not cascade into "unknown" errors elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ..model import Definition, Metric, MetricKind, Stack
+from ..model.base import did_you_mean
+from ..model.metrics import SCRAPE_LABELS
+from ..model.slo import SLO, RatioSLI, Selector, selector_of
+from ..promql import metric_names, substitute_grafana_variables
+from .findings import Finding, finding
+
+Emit = Callable[[Finding], None]
+D = TypeVar("D", bound=Definition)
+
+
+def valid(items: Iterable[D]) -> list[D]:
+    """The definitions that constructed (placeholders of failed ones left out)."""
+    return [item for item in items if not item.invalid]
+
+
+def _unknown(emit: Emit, definition: Definition, field: str, what: str, name: str, known: Iterable[str], listed: bool = False) -> None:
+    known = sorted(set(known))
+    hint = f" (known: {', '.join(known)})" if listed else did_you_mean(name, known)
+    emit(finding("stack/unknown-reference", definition, field, f"unknown {what} '{name}'{hint}"))
+
+
+def _unique(emit: Emit, items: Iterable[Definition], key: Callable[[Any], Any], field: str, what: str) -> None:
+    seen: set[Any] = set()
+    for item in valid(items):
+        value = key(item)
+        if value in seen:
+            emit(finding("stack/duplicate", item, field, f"duplicate {what} '{value}'"))
+        seen.add(value)
+
+
+def check_unique(stack: Stack, emit: Emit) -> None:
+    if not stack.environments:
+        emit(finding("stack/unknown-reference", stack, "environments", "at least one environment is needed"))
+    _unique(emit, stack.environments, lambda e: e.name, "name", "environment")
+    _unique(emit, stack.metrics, lambda m: m.name, "name", "metric")
+    _unique(emit, stack.scrape_jobs + stack.probes, lambda j: j.name, "name", "scrape job")  # type: ignore[operator]
+    _unique(emit, stack.receivers, lambda r: r.name, "name", "receiver")
+    _unique(emit, stack.severities, lambda s: s.name, "name", "severity")
+    _unique(emit, stack.alerts, lambda a: a.name, "name", "alert")
+    _unique(emit, stack.recording_rules, lambda r: r.record, "record", "recording rule")
+    _unique(emit, stack.dashboards, lambda d: d.uid, "uid", "dashboard uid")
+    _unique(emit, stack.dashboards, lambda d: d.file_name, "file", "dashboard file name")
+    _unique(emit, stack.slos, lambda s: s.key, "name", "SLO")
+
+
+def check_routing(stack: Stack, emit: Emit) -> None:
+    receivers = {r.name: r for r in stack.receivers}
+    severities = {s.name for s in stack.severities}
+    if stack.default_receiver not in receivers:
+        _unknown(emit, stack, "default_receiver", "receiver", stack.default_receiver, receivers)
+    for severity in valid(stack.severities):
+        for name in severity.receivers:
+            if name not in receivers:
+                _unknown(emit, severity, "receivers", "receiver", name, receivers)
+        for name in severity.inhibits:
+            if name not in severities:
+                _unknown(emit, severity, "inhibits", "severity", name, severities)
+    for env in valid(stack.environments):
+        for name, replacement in env.receiver_overrides.items():
+            if name not in receivers:
+                _unknown(emit, env, "receiver_overrides", "receiver", name, receivers)
+            elif type(replacement) is not type(receivers[name]):
+                emit(finding("stack/unknown-reference", env, "receiver_overrides", f"'{name}' must be replaced by a receiver of the same type"))
+    for alert in valid(stack.alerts):
+        if alert.severity not in severities:
+            _unknown(emit, alert, "severity", "severity", alert.severity, severities, listed=True)
+
+
+def check_environments(stack: Stack, emit: Emit) -> None:
+    """Every environment a job, a probe or a platform block names exists."""
+    envs = {e.name for e in stack.environments}
+    for job in valid(stack.scrape_jobs + stack.probes):  # type: ignore[operator]
+        for env in job.targets:
+            if env not in envs:
+                _unknown(emit, job, "targets", "environment", env, envs)
+    kubernetes, compose, central = stack.kubernetes, stack.compose, stack.central
+    if not kubernetes.invalid:
+        for env in kubernetes.namespaces:
+            if env not in envs:
+                _unknown(emit, kubernetes, "namespaces", "environment", env, envs)
+    if not compose.invalid and compose.environment is not None and compose.environment not in envs:
+        _unknown(emit, compose, "environment", "environment", compose.environment, envs)
+    if central is not None and not central.invalid:
+        for env in central.environments:
+            if env not in envs:
+                _unknown(emit, central, "environments", "environment", env, envs)
+
+
+def check_metric_references(stack: Stack, emit: Emit) -> None:
+    """Every metric an expression reads is declared; every dashboard an alert links exists."""
+    known = stack.series_labels()
+
+    def check(definition: Definition, field: str, expr: str) -> None:
+        for name in sorted(metric_names(expr)):
+            if name not in known:
+                emit(finding("stack/unknown-reference", definition, field, f"metric '{name}' is not declared" + did_you_mean(name, known)))
+
+    for rule in valid(stack.recording_rules):
+        check(rule, "expr", rule.expr)
+    for alert in valid(stack.alerts):
+        check(alert, "expr", alert.expr)
+    uids = {d.uid for d in stack.dashboards}
+    for alert in valid(stack.alerts):
+        if alert.dashboard is not None and alert.dashboard not in uids:
+            _unknown(emit, alert, "dashboard", "dashboard uid", alert.dashboard, uids)
+    for dashboard in valid(stack.dashboards):
+        for panel in valid(dashboard.panels):
+            for query in valid(panel.queries):
+                check(panel, "queries", substitute_grafana_variables(query.expr))
+
+
+def check_slo_references(stack: Stack, emit: Emit) -> None:
+    """Everything an SLO names exists: metrics, their labels, buckets, severities."""
+    series = stack.series_labels()
+    metrics = {m.name: m for m in stack.metrics}
+    severities = {s.name for s in stack.severities}
+    for slo in valid(stack.slos):
+        actions = {tier.action for tier in slo.tiers}
+        for action, field in (("page", "page_severity"), ("ticket", "ticket_severity")):
+            name = getattr(slo, field)
+            if action in actions and name not in severities:
+                _unknown(emit, slo, field, "severity", name, severities, listed=True)
+        sli = slo.sli
+        if isinstance(sli, RatioSLI):
+            for field, texts in sli.selector_fields().items():
+                for text in texts:
+                    _check_selector(emit, slo, f"sli.{field}", selector_of(text), series)
+            continue
+        selector = sli.selector
+        family = metrics.get(selector.metric or "")
+        if family is None:
+            emit(finding("stack/unknown-reference", slo, "sli.histogram", f"metric '{selector.metric}' is not declared" + did_you_mean(selector.metric or "", metrics)))
+        elif family.kind is not MetricKind.HISTOGRAM:
+            emit(finding("stack/unknown-reference", slo, "sli.histogram", f"'{family.name}' is a {family.kind.value}, not a histogram"))
+        else:
+            _check_selector(emit, slo, "sli.histogram", Selector(f"{family.name}_bucket", selector.matchers), series)
+            _check_threshold(emit, slo, family)
+
+
+def _check_threshold(emit: Emit, slo: SLO, family: Metric) -> None:
+    threshold = slo.sli.threshold  # type: ignore[union-attr]
+    if not family.buckets:
+        emit(finding("stack/unknown-reference", slo, "sli.threshold", f"'{family.name}' declares no buckets to set a threshold on"))
+    elif threshold not in family.buckets:
+        buckets = ", ".join(format(b, "g") for b in family.buckets)
+        emit(finding("stack/unknown-reference", slo, "sli.threshold", f"{format(threshold, 'g')} is not a bucket of '{family.name}' ({buckets})"))
+
+
+def _check_selector(emit: Emit, slo: SLO, field: str, selector: Selector, series: dict[str, tuple[str, ...]]) -> None:
+    name = selector.metric or ""
+    if name not in series:
+        emit(finding("stack/unknown-reference", slo, field, f"metric '{name}' is not declared" + did_you_mean(name, series)))
+        return
+    allowed = set(series[name]) | SCRAPE_LABELS
+    for label in selector.label_names:
+        if label not in allowed:
+            emit(finding("stack/unknown-reference", slo, field, f"'{name}' has no label '{label}'" + did_you_mean(label, allowed)))
+
+
+CHECKS = (check_unique, check_routing, check_environments, check_metric_references, check_slo_references)
