@@ -105,11 +105,11 @@ def generate(definitions: str, out_dir: Path, check: bool) -> None:
             _fail(f"{out_dir}/ is out of date: run `make generate` and commit the result.", EXIT_INVALID)
         click.echo(f"{out_dir}/ is up to date ({len(files)} files).")
         return
-    try:
-        with _stage("write"):
+    with _stage("write"):
+        try:
             write_tree(files, out_dir, protected=_protected(definitions))
-    except UnsafeOutput as exc:
-        _fail(f"error: {exc}", EXIT_DEFINITIONS)
+        except UnsafeOutput as exc:
+            _fail(f"error: {exc}", EXIT_DEFINITIONS)
     click.echo(f"wrote {len(files)} files to {out_dir}/")
 
 

@@ -97,15 +97,21 @@ def _run(stack: Stack | None, load_errors: Sequence[DefinitionError], documents:
     if stack is None:
         return Report(findings=ordered(found))
     emit = found.append
-    for check in STRUCTURE_CHECKS:
-        try:
-            check(stack, emit)
-        except Exception as exc:
-            # Placeholders of broken definitions may hold anything, and a
-            # check may trip over an earlier mistake; that mistake is
-            # reported, so the check has nothing to add.
-            if not any(f.level == "error" for f in found):
-                raise InternalError(f"validation ({check.__name__})", exc) from exc
+
+    def failed() -> frozenset[int]:
+        return frozenset(id(f.owners[0]) for f in found if f.level == "error" and f.owners)
+
+    with references.skipping(failed) as refresh:
+        for check in STRUCTURE_CHECKS:
+            try:
+                check(stack, emit)
+            except Exception as exc:
+                # Placeholders of broken definitions may hold anything, and a
+                # check may trip over an earlier mistake; that mistake is
+                # reported, so the check has nothing to add.
+                if not any(f.level == "error" for f in found):
+                    raise InternalError(f"validation ({check.__name__})", exc) from exc
+            refresh()
     figures: list[LatencyFigure] = []
     if not any(f.level == "error" for f in found):  # the analysis needs a consistent stack
         try:

@@ -76,23 +76,24 @@ def check_rule_groups(stack: Stack, emit: Emit) -> None:
             emit(finding("stack/unknown-reference", thanos, "partial_response", f"unknown rule group '{name}'" + did_you_mean(name, groups)))
 
 
-def _all_dashboards(stack: Stack) -> list[tuple[Any, Definition, str]]:
-    """(dashboard, the definition answerable for it, how to name it): declared, then generated."""
-    declared = [(d, d, f"dashboard '{d.uid}'") for d in valid(stack.dashboards)]
+def _all_dashboards(stack: Stack) -> list[tuple[Any, Definition, str, str, str]]:
+    """(dashboard, the definition answerable for it, how to name it, its uid field, its file field):
+    generated first, so a declared dashboard that takes a generated name is the one at fault."""
+    declared = [(d, d, f"dashboard '{d.uid}'", "uid", "file") for d in valid(stack.dashboards)]
     by_service: dict[str, list[Any]] = {}
     for s in _slos(stack):
         by_service.setdefault(s.service, []).append(s)
     generated = [
-        (service_dashboard(stack.name, service, slos), slos[0], f"the SLO dashboard of service '{service}'")
+        (service_dashboard(stack.name, service, slos), slos[0], f"the SLO dashboard of service '{service}'", "service", "service")
         for service, slos in by_service.items()
     ]
-    return declared + generated
+    return generated + declared
 
 
 def check_dashboards(stack: Stack, emit: Emit) -> None:
     dashboards = _all_dashboards(stack)
-    _claims(emit, [(d.uid, owner, "uid", name) for d, owner, name in dashboards], "uid")
-    _claims(emit, [(d.file_name, owner, "file", name) for d, owner, name in dashboards], "file name")
+    _claims(emit, [(d.uid, owner, uid, name) for d, owner, name, uid, _ in dashboards], "uid")
+    _claims(emit, [(d.file_name, owner, file, name) for d, owner, name, _, file in dashboards], "file name")
 
 
 def check_kubernetes_names(stack: Stack, emit: Emit) -> None:
@@ -103,12 +104,15 @@ def check_kubernetes_names(stack: Stack, emit: Emit) -> None:
             name = kubernetes.resource_name(job.name)
             claims.append((name, job, "name", f"{type(job).__name__} '{job.name}'"))
         _claims(emit, claims, f"{kind} name")
-    config_maps = []
-    for d, owner, description in _all_dashboards(stack):
+    config_maps, files = [], set()
+    for d, owner, description, _, file in _all_dashboards(stack):
+        if d.file_name in files:
+            continue  # one file, one ConfigMap: a shared file is reported by check_dashboards
+        files.add(d.file_name)
         name = kubernetes.resource_name(f"grafana-dashboard-{d.file_name.removesuffix('.json')}")
-        config_maps.append((name, owner, "file", description))
+        config_maps.append((name, owner, file, description))
         if len(name) > _K8S_NAME_LIMIT:
-            emit(finding("stack/invalid-name", owner, "file", f"{description}: its ConfigMap name '{name[:40]}...' is longer than Kubernetes allows ({_K8S_NAME_LIMIT})"))
+            emit(finding("stack/invalid-name", owner, file, f"{description}: its ConfigMap name '{name[:40]}...' is longer than Kubernetes allows ({_K8S_NAME_LIMIT})"))
     _claims(emit, config_maps, "ConfigMap name")
     files: dict[str, Any] = {}
     for s in _slos(stack):  # a file two SLOs share is reported by check_rule_files
@@ -162,7 +166,7 @@ CHECKS = (
 
 def check_documents(stack: Stack, documents: dict[str, Any], emit: Emit) -> None:
     """Checks on compiled output itself: a dashboard must fit in a ConfigMap."""
-    owners = {f"grafana/dashboards/{d.file_name}": (owner, name) for d, owner, name in _all_dashboards(stack)}
+    owners = {f"grafana/dashboards/{d.file_name}": (owner, name) for d, owner, name, _, _ in _all_dashboards(stack)}
     for path, (owner, description) in owners.items():
         if path in documents:
             size = len(render(path, documents[path]).encode())

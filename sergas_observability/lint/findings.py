@@ -76,7 +76,10 @@ RULES: dict[str, tuple[Level, str]] = {
 
 
 # Mistakes that are certain: no written reason makes them right.
-UNSILENCEABLE = frozenset(rule for rule in RULES if rule.startswith(("definition/", "stack/")))
+UNSILENCEABLE = frozenset(
+    [rule for rule in RULES if rule.startswith(("definition/", "stack/", "config/"))]
+    + ["routing/inhibition-cycle", "routing/inhibit-equal-label", "slo/objective-ratio", "slo/no-budget"]
+)
 # Rules only the promtool and amtool passes can find (`lint`, `check`; not `generate`).
 TOOL_RULES = frozenset({"promql/promtool-rejects", "alert/template-compile", "routing/notification-template"})
 

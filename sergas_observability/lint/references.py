@@ -8,7 +8,9 @@ so a typo in one definition does not cascade into "unknown" errors elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from ..model import Definition, Metric, MetricKind, Stack
@@ -22,9 +24,29 @@ Emit = Callable[[Finding], None]
 D = TypeVar("D", bound=Definition)
 
 
+# Definitions an earlier check found an error in: later checks skip them, so
+# one mistake is reported once, not again by every check that builds on it.
+_failed: ContextVar[frozenset[int]] = ContextVar("failed_definitions", default=frozenset())
+
+
+@contextmanager
+def skipping(failed: Callable[[], frozenset[int]]) -> Iterator[Callable[[], None]]:
+    """Within the block, `valid` leaves out the definitions `failed()` names (ids); call the yielded function to refresh."""
+    token = _failed.set(frozenset())
+
+    def refresh() -> None:
+        _failed.set(failed())
+
+    try:
+        yield refresh
+    finally:
+        _failed.reset(token)
+
+
 def valid(items: Iterable[D]) -> list[D]:
-    """The definitions that constructed (placeholders of failed ones left out)."""
-    return [item for item in items if not item.invalid]
+    """The definitions that constructed and have no error yet (placeholders and failed ones left out)."""
+    failed = _failed.get()
+    return [item for item in items if not item.invalid and id(item) not in failed]
 
 
 def _unknown(emit: Emit, definition: Definition, field: str, what: str, name: str, known: Iterable[str], listed: bool = False) -> None:
@@ -138,7 +160,12 @@ def check_slo_references(stack: Stack, emit: Emit) -> None:
         if isinstance(sli, RatioSLI):
             for field, texts in sli.selector_fields().items():
                 for text in texts:
-                    _check_selector(emit, slo, f"sli.{field}", selector_of(text), series)
+                    selector = selector_of(text)
+                    _check_selector(emit, slo, f"sli.{field}", selector, series)
+                    metric = metrics.get(selector.metric or "")
+                    if metric is not None and metric.kind is not MetricKind.COUNTER:
+                        emit(finding("promql/rate-on-non-counter", slo, f"sli.{field}",
+                                     f"'{metric.name}' is a {metric.kind.value}: the SLO counts events with rate(), which needs a counter"))
             continue
         selector = sli.selector
         family = metrics.get(selector.metric or "")

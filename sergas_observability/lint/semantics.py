@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Iterable
 
 from ..compile import compose
-from ..model import Definition, EmailReceiver, MetricKind, Stack, duration_seconds
+from ..model import Definition, EmailReceiver, Stack, duration_seconds
 from ..model.base import did_you_mean
-from ..model.slo import SLO, RatioSLI, selector_of
+from ..model.slo import SLO
 from .findings import Finding, finding
 from .references import valid
 
@@ -99,7 +99,8 @@ def check_inhibition(stack: Stack, emit: Emit) -> None:
                          f"inhibition cycle {' -> '.join(cycle)}: while both fire, each mutes the other and nobody is told"))
     if not any(s.inhibits for s in stack.severities):
         return
-    carried_by_all_envs = set.intersection(*(set(e.external_labels) for e in stack.environments)) if stack.environments else set()
+    envs = valid(stack.environments)
+    carried_by_all_envs = set.intersection(*(set(e.external_labels) for e in envs)) if envs else set()
     for label in stack.inhibit_equal:
         lacking = [f"alert '{a.name}'" for a in valid(stack.alerts) if label not in _alert_labels(a) | carried_by_all_envs]
         lacking += [f"SLO '{s.key}'" for s in valid(stack.slos) if label not in _slo_labels(s) | carried_by_all_envs]
@@ -133,23 +134,15 @@ def _cycle(start: str, inhibits: dict[str, set[str]]) -> list[str] | None:
 
 
 def check_objectives(stack: Stack, emit: Emit) -> None:
-    metrics = {m.name: m for m in stack.metrics}
     for slo in valid(stack.slos):
         if slo.objective <= 1:
             emit(finding("slo/objective-ratio", slo, "objective",
                          f"objective {slo.objective:g} is a percentage: this SLO allows {100 - slo.objective:g} % errors; write {slo.objective * 100:g} for {slo.objective * 100:g} %"))
             continue
         if slo.error_budget <= 0:
-            emit(finding("slo/no-budget", slo, "objective", f"objective {slo.objective:g} leaves no error budget (a budget of 0 pages on every failed event)"))
+            emit(finding("slo/no-budget", slo, "objective", f"objective {slo.objective} leaves no error budget (a budget of 0 pages on every failed event)"))
             continue
         _check_budget(slo, emit)
-        if isinstance(slo.sli, RatioSLI):
-            for field, texts in slo.sli.selector_fields().items():
-                for text in texts:
-                    metric = metrics.get(selector_of(text).metric or "")
-                    if metric is not None and metric.kind is not MetricKind.COUNTER:
-                        emit(finding("promql/rate-on-non-counter", slo, f"sli.{field}",
-                                     f"'{metric.name}' is a {metric.kind.value}: the SLO counts events with rate(), which needs a counter"))
 
 
 def _check_budget(slo: SLO, emit: Emit) -> None:

@@ -47,7 +47,11 @@ class DefinitionError(ValueError):
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest known name, or ''."""
-    close = difflib.get_close_matches(name, list(known), n=1)
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    if not close and len(name) >= 3:  # an abbreviation: 'prod' for 'production'
+        prefixed = [k for k in known if k.startswith(name) or name.startswith(k)]
+        close = prefixed if len(prefixed) == 1 else []
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -188,6 +188,8 @@ class SLO(Definition):
     alert_name: str = ""
     labels: LabelSet = {}
     annotations: dict[str, str] = {}
+    # Lint rules silenced for this SLO: rule id -> the written reason (see Alert).
+    lint_ignore: dict[str, str] = {}
 
     @field_validator("service", "name")
     @classmethod
