@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import sysconfig
 import traceback
 from pathlib import Path
 
@@ -65,15 +66,21 @@ def load_stack(module_path: str = "definitions", root: Path | None = None) -> St
     return stack
 
 
+_NOT_THE_USERS = (_PACKAGE_DIR + os.sep, sysconfig.get_paths()["stdlib"] + os.sep, "<")
+
+
+def _users(filename: str) -> bool:
+    """A frame of the user's code: not this package, not the standard library or importlib's frozen modules, not a dependency."""
+    return not filename.startswith(_NOT_THE_USERS) and f"{os.sep}site-packages{os.sep}" not in filename
+
+
 def _located(exc: BaseException, root_dir: str) -> DefinitionError:
     """The exception at the deepest frame in the user's files (not the stdlib, not this package)."""
     message = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, SyntaxError) and exc.filename:
         return DefinitionError("", None, f"SyntaxError: {exc.msg}", f"{relative_path(exc.filename)}:{exc.lineno}")
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__)
-        if f.filename.startswith(root_dir + os.sep) and not f.filename.startswith(_PACKAGE_DIR + os.sep)
-        and "site-packages" not in f.filename
-    ]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _users(f.filename)]
+    # The user's own files first (below the root); definitions installed elsewhere next.
+    frames = [f for f in frames if f.filename.startswith(root_dir + os.sep)] or frames
     origin = f"{relative_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else None
     return DefinitionError("", None, message, origin)

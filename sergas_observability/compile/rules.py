@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..model import Alert, RecordingRule, Stack
+from ..model import Alert, RecordingRule, Stack, duration_seconds
 
 ALERTS_FILE = "prometheus/rules/alerts.yml"
 RECORDING_FILE = "prometheus/rules/recording.yml"
@@ -54,7 +54,7 @@ def alert_annotations(stack: Stack, alert: Alert) -> dict[str, str]:
 
 def alerting_rule(stack: Stack, alert: Alert) -> dict[str, Any]:
     out: dict[str, Any] = {"alert": alert.name, "expr": alert.expr}
-    if alert.for_ not in ("0s", "0m"):
+    if duration_seconds(alert.for_) > 0:  # "0h" and "0ms" are zero too
         out["for"] = alert.for_
     out["labels"] = alert_labels(alert)
     out["annotations"] = alert_annotations(stack, alert)

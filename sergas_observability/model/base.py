@@ -13,13 +13,14 @@ import functools
 import os
 import re
 import sys
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import FrameType
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError, model_validator
 
 _PACKAGE_DIR = __file__.rsplit("/model/", 1)[0]
 
@@ -88,6 +89,17 @@ def relative_path(filename: str) -> str:
     """The path as the user would type it: relative to the working directory when below it."""
     cwd = os.getcwd()
     return os.path.relpath(filename, cwd) if filename.startswith(cwd + os.sep) else filename
+
+
+def _members(annotation: Any) -> list[str]:
+    """The definition classes a (discriminated) union field accepts, by name."""
+    found: list[str] = []
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            found.append(arg.__name__)
+        else:
+            found += _members(arg)
+    return found
 
 
 def _describe(kind: str, data: dict[str, Any]) -> str:
@@ -161,6 +173,16 @@ class Definition(BaseModel):
             if error["type"] == "missing" and len(parts) == 1 and parts[0] in meant.values():
                 continue
             message = error["msg"].removeprefix("Value error, ")
+            given = data.get(parts[0]) if parts else None
+            if len(parts) > 1 and isinstance(given, Definition) and error["loc"][0] in fields:
+                # environments=(production) without the comma: pydantic iterates the model's fields
+                if any(e.field == parts[0] for e in out):
+                    continue
+                parts, message = parts[:1], f"expected a tuple, got one {given.describe()}: a tuple of one needs a trailing comma, (x,)"
+            elif error["type"] == "tuple_type" and isinstance(error.get("input"), str):
+                message += f": a tuple of one needs a trailing comma, ({error['input']!r},)"
+            elif error["type"] in ("union_tag_not_found", "union_tag_invalid"):
+                message = "expected " + " or ".join(f"{name}(...)" for name in _members(fields[str(error["loc"][0])].annotation))
             if error["type"] == "extra_forbidden":
                 typo = parts[-1]
                 message = "unknown field" + (f" (did you mean '{meant[typo]}'?)" if typo in meant else did_you_mean(typo, spelled) if len(parts) == 1 else "")
@@ -220,12 +242,14 @@ def format_duration(seconds: float) -> str:
     return "".join(out)
 
 
-def _check_duration(value: str) -> str:
+def _check_duration(value: Any) -> str:
+    if not isinstance(value, str):  # for_=5: say what is meant, not "Input should be a valid string"
+        raise ValueError(f"{value!r} is not a Prometheus duration: write a string such as '5m' or '1h30m'")
     duration_seconds(value)
     return value
 
 
-Duration = Annotated[str, AfterValidator(_check_duration)]
+Duration = Annotated[str, BeforeValidator(_check_duration)]
 
 def _check_http_url(value: str) -> str:
     if not value.startswith(("https://", "http://")):
