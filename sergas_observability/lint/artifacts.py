@@ -17,7 +17,7 @@ from typing import Any
 from ..compile import compose, instrumentation, kubernetes, rule_tests, slo, slo_tests
 from ..compile.rules import ALERTS_FILE, RECORDING_FILE
 from ..compile.slo_dashboard import service_dashboard
-from ..model import Definition, Stack
+from ..model import BlackboxProbe, Definition, ScrapeJob, Stack
 from ..model.base import did_you_mean
 from ..output import render
 from .findings import Finding, finding
@@ -98,26 +98,24 @@ def check_dashboards(stack: Stack, emit: Emit) -> None:
 
 def check_kubernetes_names(stack: Stack, emit: Emit) -> None:
     """Objects of one kind in one namespace need distinct names; Kubernetes lower-cases and dashes them."""
-    for kind, items in (("ServiceMonitor", stack.scrape_jobs), ("Probe", stack.probes)):
-        claims = []
-        for job in valid(items):
-            name = kubernetes.resource_name(job.name)
-            claims.append((name, job, "name", f"{type(job).__name__} '{job.name}'"))
+    jobs: tuple[tuple[str, Iterable[ScrapeJob | BlackboxProbe]], ...] = (("ServiceMonitor", stack.scrape_jobs), ("Probe", stack.probes))
+    for kind, items in jobs:
+        claims = [(kubernetes.resource_name(j.name), j, "name", f"{type(j).__name__} '{j.name}'") for j in valid(items)]
         _claims(emit, claims, f"{kind} name")
-    config_maps, files = [], set()
+    config_maps, seen = [], set()
     for d, owner, description, _, file in _all_dashboards(stack):
-        if d.file_name in files:
+        if d.file_name in seen:
             continue  # one file, one ConfigMap: a shared file is reported by check_dashboards
-        files.add(d.file_name)
+        seen.add(d.file_name)
         name = kubernetes.resource_name(f"grafana-dashboard-{d.file_name.removesuffix('.json')}")
         config_maps.append((name, owner, file, description))
         if len(name) > _K8S_NAME_LIMIT:
             emit(finding("stack/invalid-name", owner, file, f"{description}: its ConfigMap name '{name[:40]}...' is longer than Kubernetes allows ({_K8S_NAME_LIMIT})"))
     _claims(emit, config_maps, "ConfigMap name")
-    files: dict[str, Any] = {}
+    rule_files: dict[str, Any] = {}
     for s in _slos(stack):  # a file two SLOs share is reported by check_rule_files
-        files.setdefault(slo.rules_file(s), s)
-    rules = [(kubernetes.resource_name(f"{stack.name}-{posixpath.basename(path)[:-4]}"), s, "name", f"SLO '{s.key}'") for path, s in files.items()]
+        rule_files.setdefault(slo.rules_file(s), s)
+    rules = [(kubernetes.resource_name(f"{stack.name}-{posixpath.basename(path)[:-4]}"), s, "name", f"SLO '{s.key}'") for path, s in rule_files.items()]
     _claims(emit, rules, "PrometheusRule name")
 
 
