@@ -4,7 +4,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-TOOLS  := promtool amtool prometheus prometheus-alertmanager docker-compose
+# Binaries `make tools` checks (an absolute path is tested as such) and the Debian packages that provide them.
+# The exporter tests (tests/exporters) run PostgreSQL 15, Redis and Debian's exporters.
+TOOLS  := promtool amtool prometheus prometheus-alertmanager docker-compose \
+          prometheus-postgres-exporter prometheus-redis-exporter prometheus-node-exporter \
+          prometheus-blackbox-exporter prometheus-pushgateway redis-server psql mkfs.ext4 \
+          /usr/lib/postgresql/15/bin/postgres
+PACKAGES := prometheus prometheus-alertmanager docker-compose \
+          prometheus-postgres-exporter prometheus-redis-exporter prometheus-node-exporter \
+          prometheus-blackbox-exporter prometheus-pushgateway redis-server postgresql-15 e2fsprogs
 
 .PHONY: help generate check lint test e2e tools venv bench clean grafana-schema
 
@@ -19,15 +27,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv with the package and its dependencies
 
-tools: ## install promtool, amtool, the servers and docker-compose when missing (apt-get, as root)
-	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+tools: ## install promtool, amtool, the servers, the exporters, PostgreSQL, Redis and docker-compose when missing (apt-get, as root)
+	@missing=""; for t in $(TOOLS); do \
+	  case $$t in /*) [ -x "$$t" ] ;; *) command -v $$t >/dev/null 2>&1 ;; esac || missing="$$missing $$t"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing prometheus, prometheus-alertmanager and docker-compose (missing:$$missing)"; \
-	    apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager docker-compose >/dev/null; \
+	    echo "installing $(strip $(PACKAGES)) (missing:$$missing)"; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $(PACKAGES) >/dev/null; \
 	  else \
 	    echo "error: missing$$missing. Install them with:" >&2; \
-	    echo "  sudo apt-get install -y --no-install-recommends prometheus prometheus-alertmanager docker-compose" >&2; \
+	    echo "  sudo apt-get install -y --no-install-recommends $(strip $(PACKAGES))" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

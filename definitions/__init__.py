@@ -7,19 +7,22 @@ holds one concern; see the README for a tour.
 from sergas_observability.model import Stack
 
 from .alerts import ALERTS
+from .batch import BATCH_JOBS
 from .dashboards import DASHBOARDS
 from .environments import CENTRAL, ENVIRONMENTS
 from .exporters import EXPORTER_METRICS
 from .metrics import APP_METRICS
+from .postgres_queries import POSTGRES_QUERIES
 from .recording import RECORDING_RULES
 from .routing import RECEIVERS, SEVERITIES
-from .scraping import PROBES, SCRAPE_JOBS
+from .scraping import META, PROBES, SCRAPE_JOBS
 from .slos import SLOS
 
 stack = Stack(
     name="sergas",
     environments=ENVIRONMENTS,
-    metrics=APP_METRICS + EXPORTER_METRICS,
+    metrics=APP_METRICS + EXPORTER_METRICS + tuple(m for q in POSTGRES_QUERIES for m in q.metrics()),
+    exporter_queries=POSTGRES_QUERIES,
     scrape_jobs=SCRAPE_JOBS,
     probes=PROBES,
     receivers=RECEIVERS,
@@ -31,4 +34,6 @@ stack = Stack(
     slos=SLOS,
     grafana_url="https://grafana.sergas-agents.com",
     central=CENTRAL,
+    meta=META,
+    batch_jobs=BATCH_JOBS,
 )

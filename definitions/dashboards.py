@@ -1,16 +1,28 @@
-"""The five Grafana dashboards of seed section 4.2, with exactly its panels.
+"""The five Grafana dashboards of seed section 4.2: its panels, then the exporters'.
 
 Every query reads metrics declared in metrics.py or exporters.py (the Stack
 rejects anything else). Rates use `$__rate_interval` so they stay correct at
 any zoom and scrape interval. Thresholds repeat the alert thresholds of seed
 section 4.3 where a panel shows the alerted quantity (error rate 5 %,
-connection utilisation 80 %, slow queries 5 s, approval timeouts 5 %).
+connection utilisation 80 %, slow queries 5 s, approval timeouts 5 %, disk
+space 10 %, memory 80 %, cache misses 30 %, SSE drops 10 %, open transactions
+5 min).
+
+Every alert's dashboard has a panel reading the alert's metrics (lint rule
+`dashboard/alert-metric-missing`): after the seed's panels come rows of
+exporter data (PostgreSQL, node, cAdvisor, Redis) and of the batch jobs' runs
+(definitions/batch.py), so the on-call who follows
+DatabaseDown or DiskSpaceLow sees the series that fired. Legends use only
+labels every exporter version we run puts on the series (exporters.py).
 """
 
 from sergas_observability.model import Dashboard, Panel, Query, Row
 
 RATE = "[$__rate_interval]"
 OK_ABOVE_5_PERCENT = ((None, "green"), (0.05, "red"))
+UP_DOWN = {"0": "DOWN", "1": "UP"}
+# Real filesystems only: tmpfs and overlay come and go with containers (as in DiskSpaceLow).
+DISKS = '{fstype!~"tmpfs|overlay"}'
 TAGS = ("sergas", "generated")
 
 
@@ -24,6 +36,14 @@ def ratio(part: str, whole: str, by: str = "") -> str:
     """Share of `whole`'s rate that `part` makes up, optionally per label."""
     grouping = f" by ({by})" if by else ""
     return f"sum{grouping} (rate({part}{RATE})) / sum{grouping} (rate({whole}{RATE}))"
+
+
+def miss_ratio(misses: str, hits: str, by: str) -> str:
+    """Share of look-ups that missed, per label: misses / (hits + misses)."""
+    return (
+        f"sum by ({by}) (rate({misses}{RATE}))\n"
+        f"/ (sum by ({by}) (rate({hits}{RATE})) + sum by ({by}) (rate({misses}{RATE})))"
+    )
 
 
 system_overview = Dashboard(
@@ -46,7 +66,7 @@ system_overview = Dashboard(
                     ),
                     unit="none",
                     thresholds=((None, "red"), (1, "green")),
-                    value_text={"0": "DOWN", "1": "UP"},
+                    value_text=UP_DOWN,
                     width=8,
                 ),
                 Panel(
@@ -77,6 +97,7 @@ system_overview = Dashboard(
                     ),
                     unit="s",
                     min=0,
+                    width=8,
                 ),
                 Panel(
                     title="Throughput (requests/sec)",
@@ -86,6 +107,129 @@ system_overview = Dashboard(
                     ),
                     unit="reqps",
                     min=0,
+                    width=8,
+                ),
+                Panel(
+                    title="SSE streams dropped",
+                    description=(
+                        "Streams ending abnormally (not closed by the client) per minute, per open stream. "
+                        "The P1 alert fires above 10 %."
+                    ),
+                    queries=(
+                        Query(
+                            expr=(
+                                f'sum by (stream) (rate(sergas_sse_disconnects_total{{reason!="client_closed"}}{RATE})) * 60\n'
+                                "/ clamp_min(sum by (stream) (sergas_sse_connections_active), 1)"
+                            ),
+                            legend="{{stream}}",
+                        ),
+                    ),
+                    unit="percentunit",
+                    min=0,
+                    thresholds=((None, "green"), (0.1, "red")),
+                    width=8,
+                ),
+            ),
+        ),
+        Row(
+            title="Capacity (node-exporter, cAdvisor)",
+            panels=(
+                Panel(
+                    title="Disk space available",
+                    description="Share of each filesystem still free (tmpfs and overlay left out). The P0 alert fires below 10 %.",
+                    queries=(
+                        Query(
+                            expr=(
+                                f"min by (instance, mountpoint) (node_filesystem_avail_bytes{DISKS}\n"
+                                f"/ node_filesystem_size_bytes{DISKS})"
+                            ),
+                            legend="{{instance}} {{mountpoint}}",
+                        ),
+                    ),
+                    unit="percentunit",
+                    min=0,
+                    max=1,
+                    thresholds=((None, "red"), (0.1, "green")),
+                ),
+                Panel(
+                    title="Container memory vs limit",
+                    description=(
+                        "Working set over the memory limit, per container with a limit. "
+                        "The P2 alert fires above 80 % for the application's containers."
+                    ),
+                    queries=(
+                        Query(
+                            expr=(
+                                'max by (instance, name) (container_memory_working_set_bytes{name!=""}\n'
+                                '/ (container_spec_memory_limit_bytes{name!=""} > 0))'
+                            ),
+                            legend="{{name}} ({{instance}})",
+                        ),
+                    ),
+                    unit="percentunit",
+                    min=0,
+                    thresholds=((None, "green"), (0.8, "red")),
+                ),
+            ),
+        ),
+        Row(
+            title="Redis (redis-exporter)",
+            panels=(
+                Panel(
+                    title="Redis up",
+                    kind="stat",
+                    description="1 when redis-exporter reaches Redis, and when Prometheus reaches redis-exporter.",
+                    queries=(
+                        Query(expr="max by (instance) (redis_up)", legend="Redis {{instance}}"),
+                        Query(expr='up{job="redis-exporter"}', legend="exporter {{instance}}"),
+                    ),
+                    unit="none",
+                    thresholds=((None, "red"), (1, "green")),
+                    value_text=UP_DOWN,
+                    width=4,
+                ),
+                Panel(
+                    title="Cache miss ratio",
+                    description=(
+                        "Share of look-ups that missed: Redis keyspace look-ups, and the application's cache look-ups "
+                        "per cache. The P2 alerts fire above 30 % (seed: hit ratio above 70 %)."
+                    ),
+                    queries=(
+                        Query(
+                            expr=miss_ratio("redis_keyspace_misses_total", "redis_keyspace_hits_total", by="instance"),
+                            legend="Redis {{instance}}",
+                        ),
+                        Query(
+                            expr=miss_ratio("sergas_cache_misses_total", "sergas_cache_hits_total", by="cache"),
+                            legend="app {{cache}}",
+                        ),
+                    ),
+                    unit="percentunit",
+                    min=0,
+                    max=1,
+                    thresholds=((None, "green"), (0.3, "red")),
+                    width=8,
+                ),
+                Panel(
+                    title="Redis memory vs maxmemory",
+                    description="Memory used over the maxmemory setting (no line when maxmemory is 0, no limit).",
+                    queries=(
+                        Query(
+                            expr="max by (instance) (redis_memory_used_bytes) / max by (instance) (redis_memory_max_bytes > 0)",
+                            legend="{{instance}}",
+                        ),
+                    ),
+                    unit="percentunit",
+                    min=0,
+                    thresholds=((None, "green"), (0.8, "red")),
+                    width=6,
+                ),
+                Panel(
+                    title="Redis clients",
+                    queries=(Query(expr="max by (instance) (redis_connected_clients)", legend="{{instance}}"),),
+                    unit="short",
+                    min=0,
+                    width=6,
                 ),
             ),
         ),
@@ -196,13 +340,17 @@ database_performance = Dashboard(
                 ),
                 Panel(
                     title="Query duration",
-                    description="Per operation. The P1 slow-query alert fires above 5 s.",
+                    description=(
+                        "The application's queries per operation (its histogram), and the longest query running now "
+                        "per database (postgres_exporter, every client). The P1 SlowQueries alert fires above 5 s."
+                    ),
                     queries=(
                         Query(
                             expr=quantile(0.95, "sergas_db_query_duration_seconds_bucket", by="operation"),
                             legend="{{operation}} p95",
                         ),
                         Query(expr=quantile(0.99, "sergas_db_query_duration_seconds_bucket"), legend="all p99"),
+                        Query(expr="max by (datname) (pg_active_queries_max_duration_seconds)", legend="running now: {{datname}}"),
                     ),
                     unit="s",
                     min=0,
@@ -238,6 +386,130 @@ database_performance = Dashboard(
                     ),
                     unit="ops",
                     min=0,
+                ),
+            ),
+        ),
+        Row(
+            title="PostgreSQL server (postgres-exporter)",
+            panels=(
+                Panel(
+                    title="PostgreSQL up",
+                    kind="stat",
+                    description="1 when postgres-exporter connects to PostgreSQL, and when Prometheus reaches postgres-exporter.",
+                    queries=(
+                        Query(expr="max by (instance) (pg_up)", legend="PostgreSQL {{instance}}"),
+                        Query(expr='up{job="postgres-exporter"}', legend="exporter {{instance}}"),
+                    ),
+                    unit="none",
+                    thresholds=((None, "red"), (1, "green")),
+                    value_text=UP_DOWN,
+                    width=4,
+                ),
+                Panel(
+                    title="Server connections vs max_connections",
+                    description="Connections of every state over max_connections, per server. The P1 alert fires above 80 %.",
+                    queries=(
+                        Query(
+                            expr=(
+                                "sum by (instance, server) (pg_stat_activity_count)\n"
+                                "/ sum by (instance, server) (pg_settings_max_connections)"
+                            ),
+                            legend="{{server}}",
+                        ),
+                    ),
+                    unit="percentunit",
+                    min=0,
+                    max=1,
+                    thresholds=((None, "green"), (0.6, "yellow"), (0.8, "red")),
+                    width=10,
+                ),
+                Panel(
+                    title="Connections by state",
+                    description="Server connections per state, against max_connections.",
+                    queries=(
+                        Query(expr="sum by (server, state) (pg_stat_activity_count)", legend="{{server}} {{state}}"),
+                        Query(expr="max by (server) (pg_settings_max_connections)", legend="{{server}} max_connections"),
+                    ),
+                    unit="short",
+                    min=0,
+                    width=10,
+                ),
+            ),
+        ),
+        Row(
+            title="Contention (postgres-exporter)",
+            panels=(
+                Panel(
+                    title="Longest open transaction",
+                    description=(
+                        "Age of the oldest transaction per database, active or idle in transaction. "
+                        "The P2 alert fires above 5 minutes."
+                    ),
+                    queries=(
+                        Query(
+                            expr=(
+                                "max by (datname, state) "
+                                '(pg_stat_activity_max_tx_duration{state=~"active|idle in transaction"})'
+                            ),
+                            legend="{{datname}} {{state}}",
+                        ),
+                    ),
+                    unit="s",
+                    min=0,
+                    thresholds=((None, "green"), (300, "red")),
+                    width=8,
+                ),
+                Panel(
+                    title="Deadlocks",
+                    description="Deadlocks PostgreSQL detected per query interval. The P2 alert fires above 5 in 10 minutes.",
+                    queries=(
+                        Query(
+                            # datname "" is PostgreSQL's row for shared objects (datid 0): no database.
+                            expr=f'sum by (datname) (increase(pg_stat_database_deadlocks{{datname!=""}}{RATE}))',
+                            legend="{{datname}}",
+                        ),
+                    ),
+                    unit="short",
+                    min=0,
+                    width=8,
+                ),
+                Panel(
+                    title="Locks held",
+                    description="Locks held per database and mode, from pg_locks (the lock wait panel shows the application's side).",
+                    queries=(
+                        Query(
+                            expr='sum by (datname, mode) (pg_locks_count{datname!~"template0|template1"})',
+                            legend="{{datname}} {{mode}}",
+                        ),
+                    ),
+                    unit="short",
+                    min=0,
+                    width=8,
+                ),
+            ),
+        ),
+        Row(
+            title="Backups and migrations (batch jobs)",
+            panels=(
+                Panel(
+                    title="Batch jobs: last run",
+                    kind="stat",
+                    description="Whether each batch job's last run succeeded (definitions/batch.py; the P1 alerts fire on a failed run).",
+                    queries=(Query(expr="max by (job) (batch_job_last_run_success)", legend="{{job}}", instant=True),),
+                    unit="none",
+                    thresholds=((None, "red"), (1, "green")),
+                    value_text={"0": "FAILED", "1": "OK"},
+                    width=8,
+                ),
+                Panel(
+                    title="Batch jobs: time since last success",
+                    description="Age of each batch job's last successful run; the backups alert past their max_age (WAL 1 h, snapshot 26 h).",
+                    queries=(
+                        Query(expr="time() - max by (job) (batch_job_last_success_timestamp_seconds)", legend="{{job}}"),
+                    ),
+                    unit="s",
+                    min=0,
+                    width=16,
                 ),
             ),
         ),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .model.meta import meta_alerts
 from .model import (
     Alert,
     Definition,
@@ -94,7 +95,7 @@ def only(stack: Stack, env_name: str) -> Stack:
 def e2e(
     stack: Stack,
     *,
-    app_targets: tuple[str, ...],
+    app_targets: tuple[str, ...] = (),
     alertmanager: str,
     webhook_base: str,
     interval: str = "1s",
@@ -102,13 +103,17 @@ def e2e(
     group_wait: str = "1s",
     group_interval: str = "2s",
     jobs: tuple[str, ...] | None = None,
+    targets: dict[str, tuple[str, ...]] | None = None,
 ) -> Stack:
     """`stack` with one environment 'e2e' that runs entirely on loopback, fast.
 
     - scrape and evaluation every `interval`; only the application's scrape
-      jobs (or those named in `jobs`), aimed at `app_targets`; no blackbox probes;
+      jobs (or those named in `jobs`, else those named in `targets`); a job
+      named in `targets` is aimed at its own addresses there, any other at
+      `app_targets`; no blackbox probes;
     - alerts keep their expression, labels and annotations; `for` is capped at
-      `alert_for`;
+      `alert_for`; the real stack's meta-alerts are listed among them (its
+      jobs' alerts, whichever jobs the profile scrapes), their `for` capped too;
     - every receiver keeps its name (so routes and inhibitions are unchanged)
       but becomes a webhook to `webhook_base`/<name>, keeping `send_resolved`,
       so a test sees which receivers an alert reached;
@@ -128,12 +133,24 @@ def e2e(
         paging=True,
         resolve_timeout=model.resolve_timeout,
     )
-    wanted = set(jobs) if jobs is not None else {job.name for job in stack.scrape_jobs if job.exporter == "app"}
-    unknown = wanted - {job.name for job in stack.scrape_jobs}
+    aimed = dict(targets or {})
+    if jobs is not None:
+        wanted = set(jobs)
+    elif aimed:
+        wanted = set(aimed)
+    else:
+        wanted = {job.name for job in stack.scrape_jobs if job.exporter == "app"}
+    unknown = (wanted | set(aimed)) - {job.name for job in stack.scrape_jobs}
     if unknown:
         raise stack.fail("scrape_jobs", f"the e2e profile cannot scrape unknown job '{sorted(unknown)[0]}'")
+    unscraped = set(aimed) - wanted
+    if unscraped:
+        raise stack.fail("scrape_jobs", f"the e2e profile has targets for job '{sorted(unscraped)[0]}', which `jobs` leaves out")
+    untargeted = sorted(name for name in wanted if not aimed.get(name) and not app_targets)
+    if untargeted:
+        raise stack.fail("scrape_jobs", f"the e2e profile has no targets for job '{untargeted[0]}'")
     scrape_jobs: list[ScrapeJob] = [
-        _derive(job, targets={E2E_ENV: app_targets}, interval=None, timeout=None)
+        _derive(job, targets={E2E_ENV: tuple(aimed.get(job.name) or app_targets)}, interval=None, timeout=None)
         for job in stack.scrape_jobs
         if job.name in wanted
     ]
@@ -146,7 +163,10 @@ def e2e(
         wait = _shorter(severity.group_wait, group_wait)
         every = _shorter(severity.group_interval, group_interval)
         severities.append(_derive(severity, group_wait=wait, group_interval=every))
-    alerts: list[Alert] = [_derive(alert, for_=_shorter(alert.for_, alert_for)) for alert in stack.alerts]
+    # The meta-alerts of the real stack's jobs, listed as alerts: the profile
+    # scrapes fewer jobs, and its rules must still be the real ones.
+    listed = stack.alerts + meta_alerts(stack)
+    alerts: list[Alert] = [_derive(alert, for_=_shorter(alert.for_, alert_for)) for alert in listed]
     recording = tuple(_derive(rule, interval=None) if rule.interval else rule for rule in stack.recording_rules)
     return _derive(
         stack,
@@ -157,6 +177,7 @@ def e2e(
         severities=tuple(severities),
         alerts=tuple(alerts),
         recording_rules=recording,
+        meta=None,
         **_deployments(stack, E2E_ENV),
     )
 

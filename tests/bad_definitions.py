@@ -30,7 +30,8 @@ down = Alert(name="DemoDown", expr='up{job="demo"} == 0', for_="1m", severity="P
 backlog = Alert(name="DemoQueueBacklog", expr="max(demo_queue_depth) > 100", for_="10m", severity="P1", service="demo", summary="The queue is backed up.", description="{{ $value }} jobs waiting.", runbook_url="https://runbooks.example.com/demo#queue", dashboard="demo-overview")
 rule = RecordingRule(record="job:demo_requests:rate5m", expr="sum by (job) (rate(demo_requests_total[5m]))")
 panel = Panel(title="Requests", queries=("sum(rate(demo_requests_total[$__rate_interval]))",), unit="reqps")
-board = Dashboard(title="Demo overview", uid="demo-overview", rows=(Row(title="Traffic", panels=(panel,)),))
+health = Panel(title="Up and queue", queries=('up{job="demo"}', "max(demo_queue_depth)"), unit="short")
+board = Dashboard(title="Demo overview", uid="demo-overview", rows=(Row(title="Traffic", panels=(panel, health)),))
 availability = SLO(service="demo", name="availability", objective=99.5, sli=RatioSLI(bad='demo_requests_total{status="500"}', total="demo_requests_total"), runbook_url="https://runbooks.example.com/demo#availability")
 speed = SLO(service="demo", name="latency", objective=95.0, sli=LatencySLI(histogram="demo_request_duration_seconds", threshold=0.5), runbook_url="https://runbooks.example.com/demo#latency")
 
@@ -241,7 +242,7 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
     ("SLI that counts no good event", [("""bad='demo_requests_total{status="500"}'""", 'bad="demo_requests_total"')],
      [("availability = ", "SLO 'availability' field 'sli': cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")], ["stack/untestable"]),
     ("dashboard too large for a ConfigMap", [('title="Demo overview", uid="demo-overview"', 'title="Demo overview", description="x" * 1_100_000, uid="demo-overview"')],
-     [("board = ", "Dashboard 'demo-overview' field 'rows': dashboard 'demo-overview' is 1103322 bytes of JSON, more than a ConfigMap holds (1048576)")], ["stack/too-large"]),
+     [("board = ", "Dashboard 'demo-overview' field 'rows': dashboard 'demo-overview' is 1105864 bytes of JSON, more than a ConfigMap holds (1048576)")], ["stack/too-large"]),
     # -- silent failures --------------------------------------------------------------------------
     ("environment nobody scrapes", add('dr = Environment(name="dr", external_labels={"env": "dr"}, alertmanagers=("alertmanager:9093",))', "environments", "dr"),
      [("dr = ", "Environment 'dr' field 'name': no scrape job or probe targets environment 'dr': its Prometheus would scrape nothing and every alert there stays silent")], ["config/unscraped-environment"]),

@@ -74,6 +74,7 @@ def test_the_seed_services_on_the_seed_ports(stack_file):
     expected = {
         "prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "node-exporter": 9100, "cadvisor": 8080,
         "redis-exporter": 9121, "postgres-exporter": 9187, "blackbox-exporter": 9115,
+        "pushgateway": 9091,  # where the batch jobs report (seed section 8)
     }
     services = stack_file["services"]
     assert set(services) == set(expected)
@@ -180,3 +181,19 @@ def test_an_unknown_compose_environment_is_named_in_the_error(stack):
     with pytest.raises(DefinitionError) as error:
         ensure_valid(Stack(**{**fields, "compose": ComposeSettings(environment="prodution")}))
     assert "Compose" in str(error.value) and "environment" in str(error.value) and "did you mean 'production'" in str(error.value)
+
+
+def test_postgres_exporter_reads_the_generated_queries_as_the_monitoring_role(tree, stack, stack_file):
+    service = stack_file["services"]["postgres-exporter"]
+    path = service["environment"]["PG_EXPORTER_EXTEND_QUERY_PATH"]
+    assert (tree / "compose" / _mount_source(service, path)).resolve() == (tree / "exporters/postgres_exporter/queries.yml").resolve()
+    assert service["environment"]["DATA_SOURCE_USER"] == stack.compose.postgres_user
+    script = (tree / "compose/postgres-init/10-monitoring-role.sh").read_text()
+    assert f'role="${{MONITORING_USER:-{stack.compose.postgres_user}}}"' in script and "GRANT pg_monitor" in script
+
+
+def test_the_pushgateway_keeps_what_the_batch_jobs_reported(stack_file):
+    service = stack_file["services"]["pushgateway"]
+    assert "--persistence.file=/pushgateway/metrics" in service["command"]
+    assert _mount_source(service, "/pushgateway/metrics") == "pushgateway-data/metrics"
+    assert "pushgateway-data" in stack_file["volumes"]

@@ -270,7 +270,7 @@ def test_dashboards_ship_as_sidecar_config_maps(stack, tree):
     dashboards = {p.name: p.read_text() for p in (tree / "grafana/dashboards").glob("*.json")}
     assert len(dashboards) >= len(stack.dashboards) > 0  # the SLO compiler adds its own
     for env in stack.environments:
-        maps = _by_kind(tree, env.name, "ConfigMap")
+        maps = [m for m in _by_kind(tree, env.name, "ConfigMap") if "grafana_dashboard" in m["metadata"].get("labels", {})]
         shipped = {}
         for config_map in maps:
             assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
@@ -304,3 +304,10 @@ def test_namespaces_name_known_environments_and_take_effect(stack):
     production = [d for p, d in documents.items() if p.startswith("kubernetes/production/") and "metadata" in d]
     assert production and all(d["metadata"]["namespace"] == "monitoring" for d in production)
     assert all(d["metadata"]["labels"]["release"] == "kps" for d in production)
+
+
+def test_postgres_exporter_queries_ship_as_a_config_map(tree):
+    queries = (tree / "exporters/postgres_exporter/queries.yml").read_text()
+    for env in ("development", "staging", "production"):
+        [config_map] = [m for m in _by_kind(tree, env, "ConfigMap") if m["metadata"]["name"].endswith("postgres-exporter-queries")]
+        assert config_map["data"] == {"queries.yml": queries}

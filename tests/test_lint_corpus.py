@@ -25,6 +25,10 @@ RATE = "rate(http_requests_total[2m])"
 Case = tuple[str, Callable[[], Stack], list[tuple[str, str, str]]]
 
 CASES: list[Case] = [
+    # --- alert links ---------------------------------------------------------------------------
+    ("alert-dashboard-without-its-metric",
+     lambda: with_alert(expr="pg_up == 0", description="{{ $labels.instance }} cannot reach PostgreSQL."),
+     [("dashboard/alert-metric-missing", ALERT, "dashboard 'app-overview' shows none of pg_up")]),
     # --- PromQL cross-reference: labels -------------------------------------------------------
     ("matcher-label-typo",
      lambda: with_alert(expr='sum by (job) (rate(http_requests_total{rout="/x"}[2m])) > 1'),

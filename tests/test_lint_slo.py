@@ -39,7 +39,7 @@ def test_recorded_slo_series_are_readable_with_their_labels():
     availability = _slo(RatioSLI(bad='http_requests_total{status=~"5.."}', total="http_requests_total"))
 
     def with_panel(expr: str):
-        return stack(slos=(availability,), dashboards=(dashboard(panel(queries=(Query(expr=expr),), unit="percentunit")),))
+        return stack(slos=(availability,), dashboards=(dashboard(panel(), panel(title="SLO", queries=(Query(expr=expr),), unit="percentunit")),))
 
     assert lint_stack(with_panel('min by (slo) (slo:error_budget_remaining:ratio{service="app"})')).active == []
     [item] = lint_stack(with_panel('min by (sloo) (slo:error_budget_remaining:ratio{service="app"})')).active

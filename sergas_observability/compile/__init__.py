@@ -16,7 +16,7 @@ from typing import Any
 
 from ..model import Stack
 
-PRODUCERS = ("prometheus", "rules", "rule_tests", "slo", "slo_tests", "alertmanager", "grafana", "instrumentation", "compose")
+PRODUCERS = ("prometheus", "rules", "rule_tests", "slo", "slo_tests", "alertmanager", "grafana", "instrumentation", "exporters", "compose")
 PACKAGERS = ("kubernetes", "distributed")
 
 

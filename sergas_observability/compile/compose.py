@@ -19,7 +19,8 @@ import posixpath
 from typing import Any
 
 from ..model import BlackboxProbe, Environment, Stack
-from . import alertmanager, grafana, prometheus
+from ..output import HEADER
+from . import alertmanager, exporters, grafana, prometheus
 
 DIR = "compose"
 SECRETS_DIR = "./secrets"
@@ -35,21 +36,23 @@ IMAGES = {
     "redis-exporter": "oliver006/redis_exporter:v1.62.0-alpine",
     "postgres-exporter": "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
     "blackbox-exporter": "prom/blackbox-exporter:v0.25.0",
+    "pushgateway": "prom/pushgateway:v1.9.0",
 }
 # Seed section 4.1 (exporters) and the servers' standard ports.
 PORTS = {
     "prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "node-exporter": 9100, "cadvisor": 8080,
-    "redis-exporter": 9121, "postgres-exporter": 9187, "blackbox-exporter": 9115,
+    "redis-exporter": 9121, "postgres-exporter": 9187, "blackbox-exporter": 9115, "pushgateway": 9091,
 }
 # ScrapeJob.exporter -> the compose service that runs it.
 EXPORTER_SERVICES = {
     "node_exporter": "node-exporter", "cadvisor": "cadvisor", "redis_exporter": "redis-exporter",
-    "postgres_exporter": "postgres-exporter", "blackbox_exporter": "blackbox-exporter",
+    "postgres_exporter": "postgres-exporter", "blackbox_exporter": "blackbox-exporter", "pushgateway": "pushgateway",
 }
 # Every image above is busybox- or alpine-based, so `wget` is there to probe with.
 HEALTH_PATHS = {
     "prometheus": "/-/healthy", "alertmanager": "/-/healthy", "grafana": "/api/health", "node-exporter": "/metrics",
     "cadvisor": "/healthz", "redis-exporter": "/health", "postgres-exporter": "/metrics", "blackbox-exporter": "/-/healthy",
+    "pushgateway": "/-/healthy",
 }
 # Blackbox modules by name; a probe may use any of them.
 BLACKBOX_MODULES: dict[str, dict[str, Any]] = {
@@ -59,6 +62,8 @@ BLACKBOX_MODULES: dict[str, dict[str, Any]] = {
     "icmp": {"prober": "icmp", "timeout": "5s", "icmp": {"preferred_ip_protocol": "ip4"}},
 }
 BLACKBOX_CONFIG = "/etc/blackbox_exporter/config.yml"
+POSTGRES_QUERIES = "/etc/postgres_exporter/queries.yml"
+MONITORING_ROLE_SCRIPT = f"{DIR}/postgres-init/10-monitoring-role.sh"
 GRAFANA_ADMIN_SECRET = "grafana-admin-password"
 POSTGRES_SECRET = "postgres-exporter-password"
 
@@ -66,10 +71,41 @@ POSTGRES_SECRET = "postgres-exporter-password"
 def compile(stack: Stack) -> dict[str, Any]:
     env = environment(stack)
     probes = [p for p in stack.probes if env.name in p.targets]
-    return {
+    documents: dict[str, Any] = {
         f"{DIR}/docker-compose.yml": compose_file(stack, env, probes),
         f"{DIR}/blackbox.yml": blackbox_config(probes),
     }
+    if any(job.exporter == "postgres_exporter" for job in stack.scrape_jobs):
+        documents[MONITORING_ROLE_SCRIPT] = monitoring_role_script(stack)
+    return documents
+
+
+def monitoring_role_script(stack: Stack) -> str:
+    """The init script that creates the role postgres_exporter connects as, with pg_monitor.
+
+    Without pg_monitor (pg_read_all_stats, pg_read_all_settings) the exporter
+    sees only its own sessions: other sessions' queries, their durations and
+    most connections are hidden, and the alerts on them stay blind.
+    """
+    return f"""#!/bin/sh
+# {HEADER}
+# Creates the PostgreSQL role postgres_exporter connects as and grants it
+# pg_monitor; without it the exporter sees only its own sessions. Mount this
+# directory at /docker-entrypoint-initdb.d of the postgres container (it runs
+# when the data directory is first created), or run it once against a
+# running server as a superuser:
+#   POSTGRES_USER=postgres POSTGRES_DB=postgres MONITORING_PASSWORD_FILE=secrets/{POSTGRES_SECRET} sh {posixpath.basename(MONITORING_ROLE_SCRIPT)}
+# It is idempotent: an existing role keeps its name and gets the password and the grant.
+set -eu
+role="${{MONITORING_USER:-{stack.compose.postgres_user}}}"
+password="$(cat "${{MONITORING_PASSWORD_FILE:-/run/secrets/{POSTGRES_SECRET}}}")"
+psql -v ON_ERROR_STOP=1 --username "${{POSTGRES_USER:-postgres}}" --dbname "${{POSTGRES_DB:-postgres}}" \\
+  -v role="$role" -v password="$password" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \\gexec
+SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'role', :'password') \\gexec
+SELECT format('GRANT pg_monitor TO %I', :'role') \\gexec
+SQL
+"""
 
 
 def environment(stack: Stack) -> Environment:
@@ -174,7 +210,8 @@ def compose_file(stack: Stack, env: Environment, probes: list[BlackboxProbe]) ->
 
     return {
         "services": services,
-        "volumes": {"prometheus-data": {}, "alertmanager-data": {}, "grafana-data": {}},
+        "volumes": {"prometheus-data": {}, "alertmanager-data": {}, "grafana-data": {},
+                    **({"pushgateway-data": {}} if "pushgateway" in services else {})},
         "secrets": dict(sorted(secrets.items())),
         "networks": {"default": {"name": settings.network}},
     }
@@ -195,15 +232,20 @@ def _exporter_service(name: str, stack: Stack) -> dict[str, Any]:
     if name == "redis-exporter":
         return _service(name, environment={"REDIS_ADDR": settings.redis_addr})
     if name == "postgres-exporter":
-        return _service(
-            name,
-            environment={
-                "DATA_SOURCE_URI": settings.postgres_uri,
-                "DATA_SOURCE_USER": settings.postgres_user,
-                "DATA_SOURCE_PASS_FILE": f"/run/secrets/{POSTGRES_SECRET}",
-            },
-            secrets=[POSTGRES_SECRET],
-        )
+        environment = {
+            "DATA_SOURCE_URI": settings.postgres_uri,
+            "DATA_SOURCE_USER": settings.postgres_user,
+            "DATA_SOURCE_PASS_FILE": f"/run/secrets/{POSTGRES_SECRET}",
+        }
+        volumes = []
+        if stack.exporter_queries:
+            environment["PG_EXPORTER_EXTEND_QUERY_PATH"] = POSTGRES_QUERIES
+            volumes.append(f"{GENERATED}/{exporters.POSTGRES_QUERIES}:{POSTGRES_QUERIES}:ro")
+        return _service(name, environment=environment, secrets=[POSTGRES_SECRET], **({"volumes": volumes} if volumes else {}))
+    if name == "pushgateway":
+        # Persisted: a restart must not forget when the backups last succeeded.
+        return _service(name, command=["--persistence.file=/pushgateway/metrics", "--persistence.interval=1m"],
+                        volumes=["pushgateway-data:/pushgateway"])
     if name == "blackbox-exporter":
         return _service(name, command=[f"--config.file={BLACKBOX_CONFIG}"], volumes=[f"./blackbox.yml:{BLACKBOX_CONFIG}:ro"])
     raise KeyError(name)

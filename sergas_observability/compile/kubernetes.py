@@ -13,6 +13,9 @@
   named after the basename of the `*_file` path the plain config reads;
 - a ConfigMap per Grafana dashboard, labelled `grafana_dashboard: "1"` for
   the Grafana sidecar (kube-prometheus-stack's default label);
+- a ConfigMap with postgres_exporter's custom queries, when there are any
+  (mount it in the exporter's pod, set PG_EXPORTER_EXTEND_QUERY_PATH, and
+  let the exporter connect as a role with pg_monitor);
 - a kustomization.yaml listing them all.
 
 Namespace matching. The operator merges an AlertmanagerConfig into the
@@ -39,7 +42,7 @@ from typing import Any
 
 from ..model import BlackboxProbe, Environment, ScrapeJob, Stack
 from ..output import render
-from . import alertmanager, grafana
+from . import alertmanager, exporters, grafana
 from .packaging import rule_files
 
 API_V1 = "monitoring.coreos.com/v1"
@@ -71,8 +74,11 @@ def package(stack: Stack, produced: Mapping[str, Any]) -> dict[str, Any]:
         if path.startswith("grafana/dashboards/")
     }
     documents: dict[str, Any] = {}
+    queries = produced.get(exporters.POSTGRES_QUERIES)
     for env in stack.environments:
         resources = environment_resources(stack, env, rules, dashboards)
+        if queries is not None:
+            resources.append(postgres_queries_config_map(stack, env, render(exporters.POSTGRES_QUERIES, queries)))
         files = {}
         for resource in resources:
             name = f"{resource['kind'].lower()}-{resource['metadata']['name']}.yml"
@@ -266,6 +272,15 @@ def alertmanager_config(stack: Stack, env: Environment) -> dict[str, Any]:
         "metadata": _metadata(stack, env, stack.name),
         "spec": spec,
     }
+
+
+# -- exporters --------------------------------------------------------------------
+
+
+def postgres_queries_config_map(stack: Stack, env: Environment, text: str) -> dict[str, Any]:
+    """postgres_exporter's custom queries: mount at PG_EXPORTER_EXTEND_QUERY_PATH in its pod."""
+    meta = _metadata(stack, env, f"{stack.name}-postgres-exporter-queries")
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"queries.yml": text}}
 
 
 # -- dashboards -------------------------------------------------------------------

@@ -20,7 +20,7 @@ SAMPLE_INTERVAL = "1m"
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    tested = [alert for alert in stack.alerts if alert.test is not None]
+    tested = [alert for alert in stack.all_alerts if alert.test is not None]
     if not tested:
         return {}
     files = [ALERTS_FILE] + ([RECORDING_FILE] if stack.recording_rules else [])
@@ -76,12 +76,14 @@ def alert_tests(stack: Stack, alert: Alert) -> list[dict[str, Any]]:
                 }
             ],
         },
+    ] + [
         {
-            "name": f"{alert.name} stays quiet",
+            "name": f"{alert.name} stays quiet" + (f" ({number})" if number > 1 else ""),
             "interval": SAMPLE_INTERVAL,
-            "input_series": _series(test.quiet.series),
+            "input_series": _series(scenario.series),
             "alert_rule_test": [{"eval_time": at, "alertname": alert.name, "exp_alerts": []}],
-        },
+        }
+        for number, scenario in enumerate((test.quiet, *test.also_quiet), 1)
     ]
 
 

@@ -15,8 +15,8 @@ def compile(stack: Stack) -> dict[str, Any]:
     documents: dict[str, Any] = {}
     if stack.recording_rules:
         documents[RECORDING_FILE] = {"groups": _groups(stack.recording_rules, recording_rule)}
-    if stack.alerts:
-        documents[ALERTS_FILE] = {"groups": _groups(stack.alerts, lambda a: alerting_rule(stack, a))}
+    if stack.all_alerts:
+        documents[ALERTS_FILE] = {"groups": _groups(stack.all_alerts, lambda a: alerting_rule(stack, a))}
     return documents
 
 

@@ -5,6 +5,7 @@ never loads pydantic, grafanalib, jinja2 or the generator through it.
 """
 
 from .asgi import UNMATCHED_ROUTE, MetricsMiddleware, route_from_scope
+from .batch import batch_run, report_batch_run
 from .exposition import (
     METRICS_PORT,
     child_exit,
@@ -29,6 +30,8 @@ from .instruments import (
 from .tracking import Tracker, track
 
 __all__ = [
+    "batch_run",
+    "report_batch_run",
     "METRICS_PORT",
     "OVERFLOW_VALUE",
     "UNMATCHED_ROUTE",

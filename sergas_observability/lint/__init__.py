@@ -24,6 +24,7 @@ from typing import Any
 from ..model import DefinitionError, RecordingRule, Stack
 from ..promql.grafana import parseable_query
 from . import artifacts, references, semantics
+from .alert_dashboards import check_alert_dashboards
 from .alerts import check_alert
 from .catalog import Catalog
 from .dashboards import check_compiled, check_definition, generated_queries
@@ -160,6 +161,7 @@ def _analyse(stack: Stack, documents: dict[str, Any] | None, promtool: bool, emi
     for dashboard in stack.dashboards:
         check_definition(dashboard, panel_outputs, emit)
     check_compiled(stack, documents, emit)
+    check_alert_dashboards(stack, documents, emit, analysis)
     if promtool:
         check_notification_templates(stack, documents, emit)
     return figures

@@ -49,6 +49,8 @@ def check_alert_names(stack: Stack, emit: Emit) -> None:
     """A declared alert may not take an SLO alert's name (SLOs of different
     services share tier alert names; their `service` label tells them apart)."""
     generated = {s.tier_alert_name(t): f"the {t.long} alert of SLO '{s.key}'" for s in reversed(_slos(stack)) for t in s.tiers}
+    for derived in reversed(stack.all_alerts[len(stack.alerts):]):
+        generated[derived.name] = f"the meta-alert of {derived.derived_from}"
     for alert in valid(stack.alerts):
         if alert.name in generated:
             emit(finding("stack/name-collision", alert, "name", f"'{alert.name}' is also the name of {generated[alert.name]}"))
@@ -65,7 +67,7 @@ def check_rule_files(stack: Stack, emit: Emit) -> None:
 
 
 def check_rule_groups(stack: Stack, emit: Emit) -> None:
-    groups = {a.group for a in valid(stack.alerts)} | {r.group for r in valid(stack.recording_rules)}
+    groups = {a.group for a in valid(stack.all_alerts)} | {r.group for r in valid(stack.recording_rules)}
     for s in valid(stack.slos):
         groups.update(slo.group_names(s))
     thanos = stack.thanos
@@ -145,7 +147,7 @@ def _secret_paths(receiver: Definition) -> list[tuple[str, str]]:
 def check_generated_tests(stack: Stack, emit: Emit) -> None:
     """The promtool tests generated from alerts and SLOs can be written."""
     metrics = {m.name: m for m in stack.metrics}
-    for alert in valid(stack.alerts):
+    for alert in valid(stack.all_alerts):
         if alert.test is not None:
             problem = rule_tests.template_problem(stack, alert)
             if problem:

@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from ..model import BlackboxProbe, Environment, Metric, MetricKind, ScrapeJob, Stack, duration_seconds
 from ..model.metrics import SCRAPE_LABELS
+from ..model.batch import BATCH_SERIES
 from ..model.stack import BUILTIN_SERIES
 
 Labels = frozenset[str]
@@ -75,6 +76,11 @@ class Catalog:
                 self.series[name] = Series(
                     name, "builtin", frozenset(labels) | job_labels, {"job": job_names}, jobs=all_jobs
                 )
+        # Batch runs push their reports under job="<batch job>"; the Pushgateway's scrape keeps that label.
+        pushgateways = tuple(job for job in stack.scrape_jobs if job.honor_labels)
+        for name, labels in (BATCH_SERIES if stack.batch_jobs else {}).items():
+            batch = frozenset(b.name for b in stack.batch_jobs)
+            self.series[name] = Series(name, "gauge", frozenset(labels), {"job": batch}, jobs=pushgateways)
 
     # -- metrics -----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from .promql_refs import ExpressionChecker, Out, Source
 def sources(stack: Stack) -> Iterator[Source]:
     for rule in stack.recording_rules:
         yield Source(rule, "expr", rule.expr, rule.expr, "rule")
-    for alert in stack.alerts:
+    for alert in stack.all_alerts:
         yield Source(alert, "expr", alert.expr, alert.expr, "alert")
     for dashboard in stack.dashboards:
         for panel in dashboard.panels:

@@ -64,6 +64,7 @@ RULES: dict[str, tuple[Level, str]] = {
     "dashboard/rate-interval": ("warning", "a rate window on a dashboard that is not $__rate_interval"),
     "dashboard/legend-label": ("error", "a legend {{label}} the query's series do not carry"),
     "dashboard/undefined-variable": ("error", "a query uses a $variable the dashboard does not define"),
+    "dashboard/alert-metric-missing": ("error", "an alert's dashboard has no panel reading any metric the alert reads"),
     # routing
     "routing/notification-template": ("error", "amtool cannot render a receiver's notification template"),
     # latency budget

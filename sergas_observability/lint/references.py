@@ -100,6 +100,16 @@ def check_routing(stack: Stack, emit: Emit) -> None:
     for alert in valid(stack.alerts):
         if alert.severity not in severities:
             _unknown(emit, alert, "severity", "severity", alert.severity, severities, listed=True)
+    meta = stack.meta
+    if meta is not None and not meta.invalid:
+        if meta.severity not in severities:
+            _unknown(emit, meta, "severity", "severity", meta.severity, severities, listed=True)
+        uids = {d.uid for d in stack.dashboards}
+        if meta.dashboard is not None and meta.dashboard not in uids:
+            _unknown(emit, meta, "dashboard", "dashboard uid", meta.dashboard, uids)
+    for job in valid(stack.scrape_jobs + stack.probes):  # type: ignore[operator]
+        if job.meta_severity is not None and job.meta_severity not in severities:
+            _unknown(emit, job, "meta_severity", "severity", job.meta_severity, severities, listed=True)
 
 
 def check_environments(stack: Stack, emit: Emit) -> None:
@@ -198,4 +208,44 @@ def _check_selector(emit: Emit, slo: SLO, field: str, selector: Selector, series
             emit(finding("stack/unknown-reference", slo, field, f"'{name}' has no label '{label}'" + did_you_mean(label, allowed)))
 
 
-CHECKS = (check_unique, check_routing, check_environments, check_metric_references, check_slo_references)
+def check_meta(stack: Stack, emit: Emit) -> None:
+    """A probe's meta-alert reads probe_success, which the blackbox catalog declares."""
+    if stack.meta is None or any(m.name == "probe_success" for m in stack.metrics):
+        return
+    for probe in valid(stack.probes):
+        if probe.meta:
+            emit(finding("stack/unknown-reference", probe, "meta",
+                         "its meta-alert reads probe_success: declare it (the blackbox_exporter catalog) or set meta=False"))
+
+
+def check_batch_jobs(stack: Stack, emit: Emit) -> None:
+    severities = {s.name for s in stack.severities}
+    uids = {d.uid for d in stack.dashboards}
+    _unique(emit, stack.batch_jobs, lambda b: b.name, "name", "batch job")
+    for job in valid(stack.batch_jobs):
+        if job.severity not in severities:
+            _unknown(emit, job, "severity", "severity", job.severity, severities, listed=True)
+        if job.dashboard is not None and job.dashboard not in uids:
+            _unknown(emit, job, "dashboard", "dashboard uid", job.dashboard, uids)
+    if stack.batch_jobs and not any(j.honor_labels for j in stack.scrape_jobs):
+        # Likely, not certain: another Prometheus may federate the Pushgateway's series in.
+        emit(finding("stack/unknown-reference", stack.batch_jobs[0], "name",
+                     "no scrape job collects the Pushgateway (a ScrapeJob with honor_labels=True): the batch jobs' reports are never read",
+                     level="warning"))
+
+
+def check_exporter_queries(stack: Stack, emit: Emit) -> None:
+    """The metrics a custom query yields are declared, so rules and panels may read them."""
+    declared = {m.name for m in stack.metrics}
+    _unique(emit, stack.exporter_queries, lambda q: q.namespace, "namespace", "query namespace")
+    for query in valid(stack.exporter_queries):
+        missing = [m.name for m in query.metrics() if m.name not in declared]
+        if missing:
+            emit(finding("stack/unknown-reference", query, "values",
+                         f"its metrics {', '.join(missing)} are not among the Stack's metrics: add {query.namespace} query's .metrics() to them"))
+
+
+CHECKS = (
+    check_unique, check_routing, check_environments, check_metric_references, check_slo_references, check_meta,
+    check_exporter_queries, check_batch_jobs,
+)

@@ -83,7 +83,7 @@ def check_scraping(stack: Stack, emit: Emit) -> None:
         if env.name not in scraped:
             emit(finding("config/unscraped-environment", env, "name",
                          f"no scrape job or probe targets environment '{env.name}': its Prometheus would scrape nothing and every alert there stays silent"))
-    exporters = {"app"} | {m.exporter for m in stack.metrics if m.exporter}
+    exporters = {"app"} | {m.exporter for m in stack.metrics if m.exporter} | ({"pushgateway"} if stack.batch_jobs else set())
     for job in valid(stack.scrape_jobs):
         if job.exporter not in exporters:
             emit(finding("stack/unknown-reference", job, "exporter",
@@ -102,7 +102,7 @@ def check_inhibition(stack: Stack, emit: Emit) -> None:
     envs = valid(stack.environments)
     carried_by_all_envs = set.intersection(*(set(e.external_labels) for e in envs)) if envs else set()
     for label in stack.inhibit_equal:
-        lacking = [f"alert '{a.name}'" for a in valid(stack.alerts) if label not in _alert_labels(a) | carried_by_all_envs]
+        lacking = [f"alert '{a.name}'" for a in valid(stack.all_alerts) if label not in _alert_labels(a) | carried_by_all_envs]
         lacking += [f"SLO '{s.key}'" for s in valid(stack.slos) if label not in _slo_labels(s) | carried_by_all_envs]
         if lacking:
             shown = ", ".join(lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")

@@ -4,6 +4,9 @@ from .alerts import Alert, AlertScenario, AlertTest, RecordingRule
 from .base import Definition, DefinitionError, duration_seconds, format_duration
 from .dashboards import Dashboard, Panel, Query, Row, Threshold
 from .environments import Environment
+from .batch import BatchJob
+from .exporters import PostgresQuery, QueryValue
+from .meta import MetaMonitoring
 from .metrics import Label, Metric, MetricKind
 from .platforms import CentralMetrics, ComposeSettings, KubernetesSettings, ThanosSettings
 from .routing import EmailReceiver, PagerDutyReceiver, Severity, SlackReceiver, WebhookReceiver
@@ -12,8 +15,8 @@ from .stack import Stack
 from .targets import BlackboxProbe, ScrapeJob
 
 __all__ = [
-    "Alert", "AlertScenario", "AlertTest", "BlackboxProbe", "CentralMetrics", "ComposeSettings", "Dashboard",
-    "Definition", "DefinitionError", "KubernetesSettings", "ThanosSettings",
+    "Alert", "AlertScenario", "AlertTest", "BatchJob", "BlackboxProbe", "CentralMetrics", "ComposeSettings", "Dashboard",
+    "Definition", "DefinitionError", "KubernetesSettings", "MetaMonitoring", "PostgresQuery", "QueryValue", "ThanosSettings",
     "EmailReceiver", "Environment", "Label", "Metric", "MetricKind", "PagerDutyReceiver", "Panel", "Query",
     "RecordingRule", "Row", "SLO", "BurnRateTier", "LatencySLI", "RatioSLI", "DEFAULT_TIERS", "ScrapeJob", "Severity", "SlackReceiver", "Stack", "Threshold", "WebhookReceiver",
     "duration_seconds", "format_duration",

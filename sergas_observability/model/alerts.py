@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from ..promql import parse
 from .base import after_check, Definition, Duration, HttpUrl, LabelSet, check_snake, duration_seconds
@@ -46,11 +46,12 @@ class AlertScenario(Definition):
 
 
 class AlertTest(Definition):
-    """A firing and a quiet scenario, evaluated at `at` (default: `for` + 5m)."""
+    """A firing and a quiet scenario (and any more quiet ones), evaluated at `at` (default: `for` + 5m)."""
 
     kind_name = "AlertTest"
     firing: AlertScenario
     quiet: AlertScenario
+    also_quiet: tuple[AlertScenario, ...] = ()
     at: Duration | None = None
 
 
@@ -80,6 +81,13 @@ class Alert(Definition):
     no_for_reason: str | None = None
     # Lint rules silenced for this alert: rule id -> the written reason (listed by `sergas-obs lint`).
     lint_ignore: dict[str, str] = {}
+    # Set on alerts the library derives (meta-monitoring): what they were derived from.
+    _derived_from: str | None = PrivateAttr(default=None)
+
+    @property
+    def derived_from(self) -> str | None:
+        """'ScrapeJob 'x'' for a generated alert, None for a declared one."""
+        return self._derived_from
 
     @field_validator("name")
     @classmethod

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import PrivateAttr
+
 from .alerts import Alert, RecordingRule
+from .batch import BATCH_SERIES, BatchJob, batch_alerts
+from .exporters import PostgresQuery
+from .meta import MetaMonitoring, meta_alerts
 from .base import Definition, DefinitionError
 from .dashboards import Dashboard
 from .environments import Environment
@@ -47,6 +52,10 @@ class Stack(Definition):
     thanos: ThanosSettings = ThanosSettings()
     compose: ComposeSettings = ComposeSettings()
     central: CentralMetrics | None = None
+    meta: MetaMonitoring | None = None
+    exporter_queries: tuple[PostgresQuery, ...] = ()
+    batch_jobs: tuple[BatchJob, ...] = ()
+    _derived_alerts: tuple[Alert, ...] | None = PrivateAttr(default=None)
     group_by: tuple[str, ...] = ("alertname", "env", "service")
     inhibit_equal: tuple[str, ...] = ("env", "service")
     grafana_url: str = "http://localhost:3000"
@@ -66,7 +75,16 @@ class Stack(Definition):
             known[rule.record] = tuple(rule.labels)
         if self.slos:  # what the SLO compiler records is readable like any metric
             known.update(RECORDED_SERIES)
+        if self.batch_jobs:  # what batch runs report through the pushgateway
+            known.update(BATCH_SERIES)
         return known
+
+    @property
+    def all_alerts(self) -> tuple[Alert, ...]:
+        """The declared alerts, then those the library derives (meta-monitoring, batch jobs)."""
+        if self._derived_alerts is None:  # derived once: the Stack is frozen
+            self._derived_alerts = meta_alerts(self) + batch_alerts(self)
+        return self.alerts + self._derived_alerts
 
     def receiver(self, name: str, env: Environment) -> Any:
         """The receiver `name` as seen in `env` (after its overrides)."""

@@ -43,6 +43,10 @@ class ScrapeJob(Definition):
     scheme: Literal["http", "https"] = "http"
     labels: LabelSet = {}
     honor_labels: bool = False
+    # Meta-monitoring (model/meta.py): its alerts, their severity and the service they name.
+    meta: bool = True
+    meta_severity: str | None = None
+    service: str | None = None
 
     _name = field_validator("name")(classmethod(lambda cls, v: _check_job_name(v)))
     _targets = field_validator("targets")(classmethod(lambda cls, v: _check_targets(v)))
@@ -76,6 +80,9 @@ class BlackboxProbe(Definition):
     interval: Duration | None = None
     timeout: Duration | None = None
     labels: LabelSet = {}
+    meta: bool = True
+    meta_severity: str | None = None
+    service: str | None = None
 
     _name = field_validator("name")(classmethod(lambda cls, v: _check_job_name(v)))
     _targets = field_validator("targets")(classmethod(lambda cls, v: _check_targets(v)))
