@@ -19,13 +19,16 @@ PACKAGES := prometheus prometheus-alertmanager docker-compose \
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The library, then Sergas's generated metrics module as the application installs
+# it: a distribution of its own (editable, so a `generate` is seen at once).
+$(STAMP): pyproject.toml generated/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e generated/python
 	touch $(STAMP)
 
-venv: $(STAMP) ## create .venv with the package and its dependencies
+venv: $(STAMP) ## create .venv with the package, its dependencies and the generated sergas_metrics
 
 tools: ## install promtool, amtool, the servers, the exporters, PostgreSQL, Redis and docker-compose when missing (apt-get, as root)
 	@missing=""; for t in $(TOOLS); do \

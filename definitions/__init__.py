@@ -4,7 +4,7 @@
 holds one concern; see the README for a tour.
 """
 
-from sergas_observability.model import Stack
+from sergas_observability.model import ComposeSettings, Stack
 
 from .alerts import ALERTS
 from .batch import BATCH_JOBS
@@ -33,6 +33,12 @@ stack = Stack(
     dashboards=DASHBOARDS,
     slos=SLOS,
     grafana_url="https://grafana.sergas-agents.com",
+    grafana_folder="Sergas",
+    # SLO pages go to P0, tickets to P1 (definitions/slos.py names none).
+    slo_page_severity="P0",
+    slo_ticket_severity="P1",
+    # The application's compose stack: its network, database and the exporter's role.
+    compose=ComposeSettings(network="sergas", postgres_uri="postgres:5432/sergas?sslmode=disable", postgres_user="sergas_monitor"),
     central=CENTRAL,
     meta=META,
     batch_jobs=BATCH_JOBS,

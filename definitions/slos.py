@@ -2,7 +2,8 @@
 
 Each SLO compiles to 8 rules (recording rules + one alert per burn-rate
 tier), a promtool unit test proving when its alerts fire and clear, and a row
-of its service's SLO dashboard. Pages go to P0, tickets to P1 (the defaults).
+of its service's SLO dashboard. Pages go to P0, tickets to P1 (the Stack's
+slo_page_severity and slo_ticket_severity, definitions/__init__.py).
 """
 
 from sergas_observability.model import SLO, LatencySLI, RatioSLI

@@ -16,16 +16,31 @@ from typing import Any, NoReturn
 
 import click
 
+from .compile import OUTPUTS
+
 EXIT_OK, EXIT_INVALID, EXIT_DEFINITIONS, EXIT_INTERNAL = 0, 1, 2, 3
 
+# The defaults come from the project config (config.py): [tool.sergas-obs] in
+# the nearest pyproject.toml holding it, else the built-in ones.
 definitions_option = click.option(
-    "--definitions", "-d", "definitions", default="definitions", show_default=True,
-    help="Python module path that defines `stack` (imported from the working directory).",
+    "--definitions", "-d", "definitions", default=None, metavar="MODULE",
+    help="Python module path that defines `stack`, imported from the project root (the directory of the "
+    "pyproject.toml holding [tool.sergas-obs], else the working directory). "
+    "Default: [tool.sergas-obs] definitions, else definitions.",
 )
 out_option = click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
-    show_default=True, help="Output directory (generate owns only the files it wrote there).",
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+    help="Output directory (generate owns only the files it wrote there). Default: [tool.sergas-obs] out "
+    "(relative to its pyproject.toml), else generated (in the project root).",
 )
+
+
+def outputs_option(verb: str) -> Any:
+    return click.option(
+        "--output", "outputs", multiple=True, metavar="NAME",
+        help=f"An output to {verb}, repeatable: {', '.join(OUTPUTS)}. "
+        "Default: [tool.sergas-obs] outputs, else all.",
+    )
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -49,7 +64,17 @@ def _stage(name: str) -> Iterator[None]:
         _fail(message.splitlines()[0] if message else f"internal error in {name}", EXIT_INTERNAL)
 
 
-def _validated(definitions: str, *, lint: bool = False, promtool: bool = False) -> Any:
+def _settings(definitions: str | None, out_dir: Path | None = None, outputs: tuple[str, ...] = ()) -> Any:
+    """The command's settings: its flags over [tool.sergas-obs] over the defaults; exit 2 if unusable."""
+    from .config import ConfigError, resolve
+
+    try:
+        return resolve(definitions, out_dir, outputs)
+    except ConfigError as exc:
+        _fail(f"error: {exc}", EXIT_DEFINITIONS)
+
+
+def _validated(settings: Any, *, lint: bool = False, promtool: bool = False) -> Any:
     """Load and validate the definitions; print every mistake; exit 2 on errors.
 
     Returns the Stack, or with `lint` the (stack, report) pair for the caller
@@ -58,13 +83,20 @@ def _validated(definitions: str, *, lint: bool = False, promtool: bool = False) 
     from .loader import load
 
     with _stage("loading the definitions"):
-        stack, errors = load(definitions)
+        stack, errors = load(settings.definitions, settings.root)
     with _stage("validation"):
         report = lint_stack(stack, promtool=promtool, load_errors=errors) if stack is not None else lint_stack(None, load_errors=errors)  # type: ignore[arg-type]
+    missing = f"no definitions module '{settings.definitions}'"
+    note = next((f"note: the module name '{settings.definitions}' came from {settings.definitions_from}"
+                 for e in errors if e.message.startswith(missing)), None)
     if lint:
+        if note:
+            click.echo(note, err=True)
         return stack, report
     for item in report.active:
         click.echo(item.one_line(), err=True)
+    if note:
+        click.echo(note, err=True)
     errors_found = [f for f in report.errors if f.rule not in TOOL_RULES]
     if errors_found:
         _fail(f"{len(errors_found)} error(s), {len(report.warnings)} warning(s) in the definitions: nothing written.", EXIT_DEFINITIONS)
@@ -84,39 +116,53 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @definitions_option
 @out_option
+@outputs_option("write")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a unified diff if the output is stale.")
-def generate(definitions: str, out_dir: Path, check: bool) -> None:
-    """Validate the definitions and compile them into OUT (default: generated/).
+def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, ...], check: bool) -> None:
+    """Validate the definitions and compile the chosen outputs into OUT.
 
     Refuses to write into a non-empty directory it did not create, the project
     root or a directory holding the definitions; never deletes a file it did
-    not write."""
-    stack = _validated(definitions)
+    not write. Files it wrote earlier for outputs no longer chosen are removed.
+    Settings come from the flags, else [tool.sergas-obs] in pyproject.toml."""
+    settings = _settings(definitions, out_dir, outputs)
+    stack = _validated(settings)
     from .compile import compile_stack
-    from .output import UnsafeOutput, diff_tree, render_all, write_tree
+    from .output import UnsafeOutput, command_header, diff_tree, render_all, write_tree
 
     with _stage("compile"):
-        files = render_all(compile_stack(stack))
+        files = render_all(compile_stack(stack, settings.outputs), command_header(settings.definitions))
+    shown = settings.out_shown
     if check:
         with _stage("drift check"):
-            diff = diff_tree(files, out_dir)
+            diff = diff_tree(files, settings.out)
         if diff:
             click.echo(diff, nl=False)
-            _fail(f"{out_dir}/ is out of date: run `make generate` and commit the result.", EXIT_INVALID)
-        click.echo(f"{out_dir}/ is up to date ({len(files)} files).")
+            again = " ".join(["sergas-obs generate", *_given(definitions, out_dir, outputs)])
+            _fail(f"{shown}/ is out of date: run `{again}` and commit the result.", EXIT_INVALID)
+        click.echo(f"{shown}/ is up to date ({len(files)} files).")
         return
     with _stage("write"):
         try:
-            write_tree(files, out_dir, protected=_protected(definitions))
+            write_tree(files, settings.out, protected=_protected(settings))
         except UnsafeOutput as exc:
             _fail(f"error: {exc}", EXIT_DEFINITIONS)
-    click.echo(f"wrote {len(files)} files to {out_dir}/")
+    click.echo(f"wrote {len(files)} files to {shown}/")
 
 
-def _protected(definitions: str) -> list[Path]:
-    """What `--out` may never be, contain or sit inside: the working directory and the definitions' files."""
-    protected = [Path.cwd()]
-    module = sys.modules.get(definitions)
+def _given(definitions: str | None, out_dir: Path | None, outputs: tuple[str, ...]) -> list[str]:
+    """The flags given, as they would be typed again."""
+    import shlex
+
+    flags = [f"--definitions {definitions}"] if definitions is not None else []
+    flags += [f"--out {shlex.quote(str(out_dir))}"] if out_dir is not None else []
+    return flags + [f"--output {name}" for name in outputs]
+
+
+def _protected(settings: Any) -> list[Path]:
+    """What `--out` may never be, contain or sit inside: the working directory, the project root and the definitions' files."""
+    protected = [Path.cwd(), settings.root]
+    module = sys.modules.get(settings.definitions)
     for location in (getattr(module, "__file__", None), *(getattr(module, "__path__", None) or ())):
         if location:
             path = Path(location).resolve()
@@ -127,28 +173,37 @@ def _protected(definitions: str) -> list[Path]:
 @main.command()
 @definitions_option
 @out_option
-def check(definitions: str, out_dir: Path) -> None:
-    """Validate the definitions, then the generated files with promtool and amtool."""
-    stack = _validated(definitions)
-    from .toolchain import ToolMissing, validate_tree
+@outputs_option("check")
+def check(definitions: str | None, out_dir: Path | None, outputs: tuple[str, ...]) -> None:
+    """Validate the definitions, then the generated files of the chosen outputs
+    with promtool (prometheus) and amtool (alertmanager)."""
+    settings = _settings(definitions, out_dir, outputs)
+    stack = _validated(settings)
+    from .toolchain import CHECKED_OUTPUTS, ToolMissing, validate_tree
 
+    checked = [name for name in settings.outputs if name in CHECKED_OUTPUTS]
+    if not checked:
+        click.echo(f"nothing for promtool or amtool to check: the chosen outputs ({', '.join(settings.outputs)}) "
+                   f"include neither {' nor '.join(CHECKED_OUTPUTS)}.")
+        return
     try:
         with _stage("check"):
-            findings = validate_tree(stack, out_dir)
+            findings = validate_tree(stack, settings.out, checked)
     except ToolMissing as exc:
         _fail(f"error: {exc}", EXIT_INVALID)
     for finding in findings:
         click.echo(str(finding))
     if findings:
         _fail(f"{len(findings)} problem(s) found.", EXIT_INVALID)
-    click.echo("promtool and amtool: all generated files are valid.")
+    tools = " and ".join({"prometheus": "promtool", "alertmanager": "amtool"}[name] for name in checked)
+    click.echo(f"{tools}: all generated files are valid.")
 
 
 @main.command()
 @definitions_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people, json for tools, github for GitHub Actions annotations.")
-def lint(definitions: str, fmt: str) -> None:
+def lint(definitions: str | None, fmt: str) -> None:
     """Everything `generate` validates, plus the promtool and amtool passes
     (expressions, templates, notification templates). Exit 2 on errors that
     `generate` refuses too, 1 on errors only promtool/amtool find, 0 with
@@ -157,8 +212,9 @@ def lint(definitions: str, fmt: str) -> None:
     from .lint.formats import render
     from .toolchain import ToolMissing
 
+    settings = _settings(definitions)
     try:
-        stack, report = _validated(definitions, lint=True, promtool=True)
+        stack, report = _validated(settings, lint=True, promtool=True)
     except ToolMissing as exc:
         _fail(f"error: {exc}", EXIT_INVALID)
     click.echo(render(report, fmt), nl=False)
@@ -176,8 +232,8 @@ def import_() -> None:
 def _import_command(kind: str) -> None:
     @import_.command(kind, help=f"Print the SLOs of {'a Sloth prometheus/v1' if kind == 'sloth' else 'an OpenSLO v1/v1alpha'} FILE as Python.")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--page-severity", default="P0", show_default=True, help="Severity of the page tiers.")
-    @click.option("--ticket-severity", default="P1", show_default=True, help="Severity of the ticket tiers.")
+    @click.option("--page-severity", default="", help="Severity of the page tiers (default: the Stack's slo_page_severity).")
+    @click.option("--ticket-severity", default="", help="Severity of the ticket tiers (default: the Stack's slo_ticket_severity).")
     @click.option("--runbook-base", default="https://runbooks.invalid/slo", show_default=True,
                   help="Runbook URL prefix for SLOs whose spec names none (…/<service>-<slo>).")
     def command(file: Path, page_severity: str, ticket_severity: str, runbook_base: str) -> None:

@@ -124,7 +124,7 @@ def e2e(
     model = _paging_environment(stack)
     env = Environment(
         name=E2E_ENV,
-        external_labels={**model.external_labels, "env": E2E_ENV},
+        external_labels={**model.external_labels, stack.environment_label: E2E_ENV},
         scrape_interval=interval,
         scrape_timeout=interval,
         evaluation_interval=interval,

@@ -191,7 +191,7 @@ _SLOTH_FIELDS = {
 }
 
 
-def load_sloth(text: str, page_severity: str = "P0", ticket_severity: str = "P1", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
+def load_sloth(text: str, page_severity: str = "", ticket_severity: str = "", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
     """Sloth `prometheus/v1` specs (several YAML documents allowed) or PrometheusServiceLevel CRDs."""
     slos: list[SLO] = []
     for number, doc in _documents(text):
@@ -265,7 +265,7 @@ def _sloth_slo(subject: str, service: str, name: str, labels: dict[str, str], it
 _UNITS = {"Minute": "m", "Hour": "h", "Day": "d", "Week": "w"}
 
 
-def load_openslo(text: str, page_severity: str = "P0", ticket_severity: str = "P1", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
+def load_openslo(text: str, page_severity: str = "", ticket_severity: str = "", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
     """OpenSLO v1 and v1alpha `kind: SLO` documents with ratio metrics (Occurrences budgeting)."""
     found: list[tuple[int, str, dict[str, Any]]] = []
     for number, doc in _documents(text):

@@ -35,7 +35,7 @@ board = Dashboard(title="Demo overview", uid="demo-overview", rows=(Row(title="T
 availability = SLO(service="demo", name="availability", objective=99.5, sli=RatioSLI(bad='demo_requests_total{status="500"}', total="demo_requests_total"), runbook_url="https://runbooks.example.com/demo#availability")
 speed = SLO(service="demo", name="latency", objective=95.0, sli=LatencySLI(histogram="demo_request_duration_seconds", threshold=0.5), runbook_url="https://runbooks.example.com/demo#latency")
 
-stack = Stack(name="demo", environments=(production, staging), metrics=(requests, latency, queue, pg_up), scrape_jobs=(app_job, pg_job), probes=(probe,), receivers=(slack, pager, mail), severities=(p0, p1), default_receiver="slack", alerts=(down, backlog), recording_rules=(rule,), dashboards=(board,), slos=(availability, speed))
+stack = Stack(name="demo", environments=(production, staging), metrics=(requests, latency, queue, pg_up), scrape_jobs=(app_job, pg_job), probes=(probe,), receivers=(slack, pager, mail), severities=(p0, p1), default_receiver="slack", slo_page_severity="P0", slo_ticket_severity="P1", alerts=(down, backlog), recording_rules=(rule,), dashboards=(board,), slos=(availability, speed))
 '''
 
 Edit = tuple[str, str]
@@ -213,8 +213,8 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
      [(S, "Compose field 'environment': unknown environment 'prodution' (did you mean 'production'?)")], ["stack/unknown-reference"]),
     ("central environment unknown", [("slos=(availability, speed)", 'slos=(availability, speed), central=CentralMetrics(remote_write_url="https://central.example.com/api/v1/push", query_url="https://central.example.com/prometheus", environments=("prod",))')],
      [(S, "CentralMetrics field 'environments': unknown environment 'prod' (did you mean 'production'?)")], ["stack/unknown-reference"]),
-    ("unknown Thanos rule group", [("slos=(availability, speed)", 'slos=(availability, speed), thanos=ThanosSettings(partial_response={"demo-alerts": "warn"})')],
-     [(S, "Thanos field 'partial_response': unknown rule group 'demo-alerts' (did you mean 'sergas-alerts'?)")], ["stack/unknown-reference"]),
+    ("unknown Thanos rule group", [("slos=(availability, speed)", 'slos=(availability, speed), thanos=ThanosSettings(partial_response={"demo-alert": "warn"})')],
+     [(S, "Thanos field 'partial_response': unknown rule group 'demo-alert' (did you mean 'demo-alerts'?)")], ["stack/unknown-reference"]),
     ("misspelt exporter of a job", [('exporter="postgres_exporter", targets', 'exporter="postgress_exporter", targets')],
      [("pg_job = ", "ScrapeJob 'postgres' field 'exporter': unknown exporter 'postgress_exporter' (did you mean 'postgres_exporter'?)")], ["stack/unknown-reference"]),
     ("unknown blackbox module", [('module="http_2xx"', 'module="http_3xx"')],
@@ -242,7 +242,7 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
     ("SLI that counts no good event", [("""bad='demo_requests_total{status="500"}'""", 'bad="demo_requests_total"')],
      [("availability = ", "SLO 'availability' field 'sli': cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")], ["stack/untestable"]),
     ("dashboard too large for a ConfigMap", [('title="Demo overview", uid="demo-overview"', 'title="Demo overview", description="x" * 1_100_000, uid="demo-overview"')],
-     [("board = ", "Dashboard 'demo-overview' field 'rows': dashboard 'demo-overview' is 1105864 bytes of JSON, more than a ConfigMap holds (1048576)")], ["stack/too-large"]),
+     [("board = ", "Dashboard 'demo-overview' field 'rows': dashboard 'demo-overview' is 1105884 bytes of JSON, more than a ConfigMap holds (1048576)")], ["stack/too-large"]),
     # -- silent failures --------------------------------------------------------------------------
     ("environment nobody scrapes", add('dr = Environment(name="dr", external_labels={"env": "dr"}, alertmanagers=("alertmanager:9093",))', "environments", "dr"),
      [("dr = ", "Environment 'dr' field 'name': no scrape job or probe targets environment 'dr': its Prometheus would scrape nothing and every alert there stays silent")], ["config/unscraped-environment"]),

@@ -98,6 +98,8 @@ def stack(**fields: Any) -> Stack:
         receivers=(SlackReceiver(name="slack", api_url_file="/secrets/slack", channel="#alerts"),),
         severities=SEVERITIES,
         default_receiver="slack",
+        slo_page_severity="P0",
+        slo_ticket_severity="P1",
         alerts=(alert(),),
         recording_rules=RULES,
         dashboards=(dashboard(),),

@@ -122,7 +122,8 @@ def test_alertmanager_and_grafana_mount_what_was_generated(tree, stack_file, env
     dashboards = tree / "compose" / _mount_source(services["grafana"], grafana.DASHBOARDS_PATH)
     assert sorted(p.name for p in dashboards.glob("*.json")) == sorted(p.name for p in (tree / "grafana/dashboards").glob("*.json"))
     # Grafana's datasource points at the compose service.
-    assert grafana.DATASOURCE_URL == f"http://prometheus:{services['prometheus']['ports'][0].split(':')[1]}"
+    datasources = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"]
+    assert datasources[0]["url"] == f"http://prometheus:{services['prometheus']['ports'][0].split(':')[1]}"
 
 
 def test_scrape_targets_are_the_compose_services(tree, stack, stack_file, env):

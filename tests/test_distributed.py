@@ -191,6 +191,7 @@ def _envs(stack):
     return next(e for e in stack.environments if e.name == "production"), next(e for e in stack.environments if e.name == "staging")
 
 
+@pytest.mark.slow
 def test_alerts_fire_only_on_their_own_environment(stack, tree, tmp_path):
     production, staging = _envs(stack)
     rules = {p.name: _load(p) for p in sorted((tree / "thanos/rules/production").glob("*.yml"))}
@@ -199,6 +200,7 @@ def test_alerts_fire_only_on_their_own_environment(stack, tree, tmp_path):
     assert _replay(tree, tmp_path, rules, production, staging) == []
 
 
+@pytest.mark.slow
 def test_the_replay_catches_unscoped_rules(stack, tree, tmp_path):
     """Control: the same files with the original, unscoped expressions fail the
     replay, so it is the scoping that keeps the environments apart."""

@@ -158,6 +158,7 @@ def test_help_everywhere():
         assert result.returncode == 0 and "Usage:" in result.stdout
 
 
+@pytest.mark.slow
 def test_check_command_validates_the_tree(tmp_path):
     out = tmp_path / "gen"
     assert _cli("generate", "--out", str(out), cwd=ROOT).returncode == 0

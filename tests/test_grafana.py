@@ -13,6 +13,8 @@ from sergas_observability.lint import ensure_valid
 from sergas_observability.compile import grafana
 from sergas_observability.model import Dashboard, DefinitionError, Panel, Row
 from sergas_observability.output import HEADER, render_all
+
+STACK_NAME = "sergas"  # the provider file is named after the stack
 from sergas_observability.promql import selectors, substitute_grafana_variables
 
 # Seed section 4.2: file name -> panel titles, exactly.
@@ -225,11 +227,11 @@ def test_provisioning(tree: Path, dashboards):
     assert source["url"] == "http://prometheus:9090"
     assert source["jsonData"]["timeInterval"] == "15s"
 
-    providers = yaml.safe_load((tree / "grafana/provisioning/dashboards/sergas.yml").read_text())
+    providers = yaml.safe_load((tree / f"grafana/provisioning/dashboards/{STACK_NAME}.yml").read_text())
     (provider,) = providers["providers"]
     assert provider["type"] == "file"
     assert provider["options"]["path"] == grafana.DASHBOARDS_PATH == "/var/lib/grafana/dashboards"
-    for path in ("grafana/provisioning/datasources/prometheus.yml", "grafana/provisioning/dashboards/sergas.yml"):
+    for path in ("grafana/provisioning/datasources/prometheus.yml", f"grafana/provisioning/dashboards/{STACK_NAME}.yml"):
         assert (tree / path).read_text().startswith(f"# {HEADER}")
 
 

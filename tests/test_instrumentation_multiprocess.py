@@ -44,7 +44,8 @@ def prefork(tmp_path_factory):
         line = proc.stdout.readline()
         assert line.startswith("ready"), f"prefork did not start: {line!r}"
         pids = [int(pid) for pid in line.split()[1:]]
-        yield {"proc": proc, "base": f"http://127.0.0.1:{port}", "metrics": f"http://127.0.0.1:{metrics_port}/metrics", "pids": pids}
+        yield {"proc": proc, "base": f"http://127.0.0.1:{port}", "metrics": f"http://127.0.0.1:{metrics_port}/metrics", "pids": pids,
+               "multiproc": multiproc}
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
@@ -113,6 +114,20 @@ def test_mounted_exposition_aggregates_the_same_totals(prefork, hammered):
     found = samples(text)
     assert value(found, "sergas_agent_executions_total", agent="orchestrator", outcome="error") == 40
     assert value(found, "http_requests_total", method="GET", route="/api/accounts/{account_id}", status="200") == ACCOUNTS
+
+
+def test_the_master_imports_the_module_yet_contributes_no_values(prefork, hammered):
+    files = sorted(p.name for p in prefork["multiproc"].glob("*.db"))
+    assert files, "no multiprocess files: the workers wrote nothing"
+    assert not [name for name in files if name.removesuffix(".db").endswith(f"_{prefork['proc'].pid}")], files
+    assert {int(name.removesuffix(".db").rsplit("_", 1)[1]) for name in files} == set(prefork["pids"])
+
+
+def test_scrapes_through_the_app_are_not_traffic(prefork, hammered):
+    before = total(samples(scrape(prefork["metrics"])), "http_requests_total")
+    for _ in range(5):
+        assert get(prefork["base"] + "/metrics")[0] == 200
+    assert total(samples(scrape(prefork["metrics"])), "http_requests_total") == before == len(hammered)
 
 
 def test_exposition_passes_promtool(prefork, hammered):

@@ -12,7 +12,7 @@ import logging
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from sergas_observability.instrumentation import OVERFLOW_VALUE, Counter, Gauge, Histogram, track
+from sergas_observability.instrumentation import OVERFLOW_VALUE, RUNTIME_PREFIX, Counter, Gauge, Histogram, runtime_series, track
 from instrumented.scraping import promtool_check_metrics, samples, value
 
 
@@ -45,7 +45,7 @@ def test_value_outside_the_declared_set_goes_to_overflow_and_is_counted_each_tim
         calls._apply("inc", 1, (agent, "success"))
     found = read(registry)
     assert value(found, "calls_total", agent=OVERFLOW_VALUE, outcome="success") == 4
-    assert value(found, "sergas_instrumentation_label_overflow_total", metric="calls_total", label="agent") == 4
+    assert value(found, "instrumentation_label_overflow_total", metric="calls_total", label="agent") == 4
     assert not any(("agent", "x") in labels for _n, labels in found)
     assert len(calls._children) == 4  # stray values are not cached: memory stays bounded
 
@@ -72,7 +72,7 @@ def test_recording_errors_never_raise_and_are_counted(operation, amount, values,
         calls._apply(operation, amount, values)
         calls._apply(operation, amount, values)
     found = read(registry)
-    assert value(found, "sergas_instrumentation_errors_total", metric="calls_total") == 2
+    assert value(found, "instrumentation_errors_total", metric="calls_total") == 2
     assert sum(v for (name, _l), v in found.items() if name == "calls_total") == 0
     assert len([r for r in caplog.records if "calls_total" in r.getMessage()]) == 1  # logged once, not per call
 
@@ -87,8 +87,8 @@ def test_bound_children_are_guarded_too():
     found = read(registry)
     assert value(found, "calls_total", agent="b", outcome="error") == 1
     assert value(found, "calls_total", agent=OVERFLOW_VALUE, outcome="error") == 2
-    assert value(found, "sergas_instrumentation_label_overflow_total", metric="calls_total", label="agent") == 2
-    assert value(found, "sergas_instrumentation_errors_total", metric="calls_total") == 1
+    assert value(found, "instrumentation_label_overflow_total", metric="calls_total", label="agent") == 2
+    assert value(found, "instrumentation_errors_total", metric="calls_total") == 1
 
 
 def test_gauge_and_histogram_children():
@@ -181,7 +181,7 @@ def test_wrong_label_names_fail_at_decoration_but_never_in_a_with_block():
     with track(calls, seconds, teir="mcp"):  # on a request path: logged and counted, not raised
         pass
     found = read(registry)
-    assert value(found, "sergas_instrumentation_errors_total", metric="zoho_calls_total") == 1
+    assert value(found, "instrumentation_errors_total", metric="zoho_calls_total") == 1
     assert sum(v for (name, _l), v in found.items() if name == "zoho_calls_total") == 0
 
 
@@ -191,11 +191,65 @@ def test_stray_value_in_track_goes_to_overflow():
         pass
     found = read(registry)
     assert value(found, "zoho_calls_total", tier=OVERFLOW_VALUE, outcome="success") == 1
-    assert value(found, "sergas_instrumentation_label_overflow_total", metric="zoho_calls_total", label="tier") == 1
-    assert value(found, "sergas_instrumentation_label_overflow_total", metric="zoho_call_seconds", label="tier") == 1
+    assert value(found, "instrumentation_label_overflow_total", metric="zoho_calls_total", label="tier") == 1
+    assert value(found, "instrumentation_label_overflow_total", metric="zoho_call_seconds", label="tier") == 1
 
 
 def test_overflow_value_passes_promtool():
     calls, registry = calls_total()
     calls._apply("inc", 1, ("nope", "success"))
     assert promtool_check_metrics(generate_latest(registry).decode()) == ""
+
+
+def test_the_runtime_series_take_the_prefix_the_instruments_name():
+    registry = CollectorRegistry()
+    billing = Counter("invoices_total", "Invoices.", labels=("kind",), allowed={"kind": ("a",)}, registry=registry,
+                      runtime_prefix="billing_instrumentation_")
+    plain = Counter("calls_total", "Calls.", labels=("kind",), allowed={"kind": ("a",)}, registry=registry)
+    billing._apply("inc", 1, ("zz",))
+    plain._apply("inc", 1, ("zz",))
+    found = read(registry)
+    assert value(found, "billing_instrumentation_label_overflow_total", metric="invoices_total", label="kind") == 1
+    assert value(found, "instrumentation_label_overflow_total", metric="calls_total", label="kind") == 1  # RUNTIME_PREFIX
+    assert runtime_series("billing_instrumentation_") == {
+        "billing_instrumentation_label_overflow_total": ("metric", "label"),
+        "billing_instrumentation_errors_total": ("metric",),
+    }
+    assert RUNTIME_PREFIX == "instrumentation_"
+
+
+def test_a_metric_taking_a_runtime_series_name_wins_it_and_never_fails_the_import(caplog):
+    registry = CollectorRegistry()
+    first = Counter("calls_total", "Calls.", labels=("agent",), allowed={"agent": ("a",)}, registry=registry)
+    with caplog.at_level(logging.ERROR, logger="sergas_observability.instrumentation"):
+        # a gauge takes the base name of the counter instrumentation_errors_total: a clash in prometheus_client
+        clash = Gauge("instrumentation_errors", "Mine.", registry=registry)
+    assert ["metric 'instrumentation_errors' takes the name of the instrumentation's own series instrumentation_errors_total"
+            in r.getMessage() for r in caplog.records] == [True]
+    clash._apply("set", 7, ())
+    first._apply("inc", -1, ("a",))  # dropped: counted unexposed, never raised
+    first._apply("inc", 1, ("zz",))
+    found = read(registry)
+    assert value(found, "instrumentation_errors") == 7
+    assert value(found, "instrumentation_label_overflow_total", metric="calls_total", label="agent") == 1  # the other one stays
+    assert not any(name == "instrumentation_errors_total" for name, _ in found)
+
+
+def test_a_metric_already_in_the_registry_keeps_the_name_too(caplog):
+    import prometheus_client
+
+    registry = CollectorRegistry()
+    prometheus_client.Counter("instrumentation_label_overflow_total", "Hand-written.", ("x",), registry=registry).labels("1").inc()
+    with caplog.at_level(logging.ERROR, logger="sergas_observability.instrumentation"):
+        calls = Counter("calls_total", "Calls.", labels=("agent",), allowed={"agent": ("a",)}, registry=registry)
+    assert any("a metric already in the registry takes the name" in r.getMessage() for r in caplog.records)
+    calls._apply("inc", 1, ("zz",))
+    assert value(read(registry), "instrumentation_label_overflow_total", x="1") == 1
+
+
+def test_a_genuine_duplicate_still_raises_and_leaves_the_runtime_series_in_place():
+    calls, registry = calls_total()
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Counter("calls_total", "Again.", registry=registry)
+    calls._apply("inc", 1, ("zz", "success"))
+    assert value(read(registry), "instrumentation_label_overflow_total", metric="calls_total", label="agent") == 1

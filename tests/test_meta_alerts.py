@@ -117,14 +117,12 @@ def test_one_dead_exporter_is_one_alert(tmp_path):
 
 
 def test_sergas_watches_every_exporter(stack):
-    from definitions.scraping import PROBES, SCRAPE_JOBS
-
     derived = _derived(stack)
-    for job in SCRAPE_JOBS:
+    for job in stack.scrape_jobs:
         assert (f"{job.name.title().replace('-', '')}TargetDown" in derived) == job.meta, job.name
     assert "SergasHealthProbeFailing" in derived and derived["SergasHealthProbeFailing"].severity == "P0"
     # The database being down outranks its exporter being down: same service, P0 inhibits P1.
     assert derived["PostgresExporterTargetDown"].service == next(a for a in stack.alerts if a.name == "DatabaseDown").service
     p0 = next(s for s in stack.severities if s.name == "P0")
     assert "P1" in p0.inhibits and "service" in stack.inhibit_equal
-    assert len(PROBES) == sum(1 for a in derived.values() if a.name.endswith("ProbeFailing"))
+    assert len(stack.probes) == sum(1 for a in derived.values() if a.name.endswith("ProbeFailing"))

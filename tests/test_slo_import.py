@@ -42,6 +42,8 @@ def _stack(slos) -> Stack:
         receivers=(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#a"),),
         severities=(Severity(name="P0", description="p", receivers=("slack",)), Severity(name="P1", description="t", receivers=("slack",))),
         default_receiver="slack",
+        slo_page_severity="P0",
+        slo_ticket_severity="P1",
         slos=tuple(slos),
     )
 
@@ -54,7 +56,8 @@ def test_sloth_spec_with_two_services():
     assert orders.runbook_url == "https://runbooks.example.com/checkout/orders"
     assert orders.alert_name == "CheckoutOrdersErrors"
     assert orders.labels == {"team": "payments", "category": "availability"}
-    assert (orders.page_severity, orders.ticket_severity) == ("P0", "P1")  # Sloth's severity labels are not ours
+    # Sloth's severity labels are not ours: the Stack's slo_page_severity / slo_ticket_severity apply.
+    assert (orders.page_severity, orders.ticket_severity) == ("", "")
     assert len(payments.sli.bad) == 2  # a sum of two rates
     assert {t.action for t in payments.tiers} == {"ticket"}  # page_alert.disable
     assert queries.service == "search" and queries.sli.bad == ('shop_search_queries_total{result="error"}',)

@@ -42,6 +42,8 @@ def _stack(*slos: SLO, severities: tuple[str, ...] = ("P0", "P1")) -> Stack:
         receivers=(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#a"),),
         severities=tuple(Severity(name=s, description=s, receivers=("slack",)) for s in severities),
         default_receiver="slack",
+        slo_page_severity="P0",
+        slo_ticket_severity="P1",
         slos=slos,
     ))
 
@@ -107,7 +109,9 @@ def test_duplicate_slo():
 
 def test_unknown_severity():
     message = _error(lambda: _stack(SLO(**AVAILABILITY), severities=("P0",)))
-    assert "SLO 'availability' field 'ticket_severity': unknown severity 'P1'" in message
+    assert "Stack 'demo' field 'slo_ticket_severity': unknown severity 'P1' (known: P0)" in message  # the stack's default
+    message = _error(lambda: _stack(SLO(**AVAILABILITY, ticket_severity="P3"), severities=("P0", "P1")))
+    assert "SLO 'availability' field 'ticket_severity': unknown severity 'P3' (known: P0, P1)" in message
 
 
 def test_tiers_scale_with_the_period():
@@ -137,6 +141,8 @@ stack = Stack(
     receivers=(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#a"),),
     severities=(Severity(name="P0", description="p", receivers=("slack",)), Severity(name="P1", description="t", receivers=("slack",))),
     default_receiver="slack",
+    slo_page_severity="P0",
+    slo_ticket_severity="P1",
     slos=(SLO(service="demo", name="availability", objective=OBJECTIVE, runbook_url="https://r.example.com",
               sli=RatioSLI(bad='demo_requests_total{status=~"5.."}', total="demo_requests_total")),),
 )

@@ -5,22 +5,79 @@ Packagers re-serve the producers' output in another wrapper (PrometheusRule
 resources, Thanos/Mimir rule files) through `package(stack, documents)`, so a
 rule file any producer adds is packaged without being compiled twice.
 Modules are imported when the pipeline runs, not when this package is.
+
+Outputs are what a user chooses to write (`[tool.sergas-obs] outputs`,
+`generate --output`). Each is one top-level directory of the output tree,
+named like the output, written by the compilers OUTPUTS lists for it. Every
+document a compiler returns belongs to exactly one output, by its first path
+component: `distributed` writes both thanos/ and mimir/, and a choice of one
+keeps only its files. A packager reads what every producer produced, so when
+an output of a packager is chosen every producer runs, and the files of the
+producers' own outputs are still written only if those are chosen too.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model import Stack
+if TYPE_CHECKING:  # the CLI reads OUTPUTS for its --help: keep this module light
+    from ..model import Stack
 
 PRODUCERS = ("prometheus", "rules", "rule_tests", "slo", "slo_tests", "alertmanager", "grafana", "instrumentation", "exporters", "compose")
 PACKAGERS = ("kubernetes", "distributed")
 
+# Output name (= its top-level directory) -> the compilers that write it.
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "prometheus": ("prometheus", "rules", "rule_tests", "slo", "slo_tests"),  # configs, start flags, rules, rule tests
+    "alertmanager": ("alertmanager",),
+    "grafana": ("grafana",),  # dashboards and provisioning
+    "python": ("instrumentation",),  # the typed metrics module
+    # postgres_exporter's custom queries: a file for exporters run outside
+    # compose and Kubernetes, mounted by compose (Kubernetes gets a ConfigMap of them).
+    "exporters": ("exporters",),
+    "compose": ("compose",),
+    "kubernetes": ("kubernetes",),
+    "thanos": ("distributed",),
+    "mimir": ("distributed",),
+}
+# Outputs whose files an output refers to on disk: compose mounts theirs.
+REQUIRES: dict[str, tuple[str, ...]] = {"compose": ("prometheus", "alertmanager", "grafana", "exporters")}
 
-def _modules(names: tuple[str, ...]) -> tuple[ModuleType, ...]:
+
+class OutputError(ValueError):
+    """A choice of outputs that cannot be written (one-line message)."""
+
+
+def choose(names: Iterable[str]) -> tuple[str, ...]:
+    """The chosen outputs, known and complete, in OUTPUTS order; raises OutputError otherwise."""
+    from ..model.base import did_you_mean
+
+    chosen = list(dict.fromkeys(names))
+    if not chosen:
+        raise OutputError(f"choose at least one output ({', '.join(OUTPUTS)})")
+    for name in chosen:
+        if name not in OUTPUTS:
+            raise OutputError(f"unknown output '{name}'{did_you_mean(name, OUTPUTS)}; known: {', '.join(OUTPUTS)}")
+    for name in chosen:
+        missing = [need for need in REQUIRES.get(name, ()) if need not in chosen]
+        if missing:
+            needs = ", ".join(REQUIRES[name][:-1]) + f" and {REQUIRES[name][-1]}"
+            raise OutputError(f"{name} mounts the files of {needs}: choose {', '.join(missing)} too")
+    return tuple(name for name in OUTPUTS if name in chosen)
+
+
+def output_of(path: str) -> str:
+    """The output a document belongs to: its first path component."""
+    top = path.split("/", 1)[0]
+    if top not in OUTPUTS:
+        raise RuntimeError(f"{path} belongs to no output (known: {', '.join(OUTPUTS)})")
+    return top
+
+
+def _modules(names: Iterable[str]) -> tuple[ModuleType, ...]:
     return tuple(importlib.import_module(f"{__name__}.{name}") for name in names)
 
 
@@ -31,18 +88,25 @@ def _merge(documents: dict[str, Any], more: Mapping[str, Any]) -> None:
         documents[path] = document
 
 
-def produce(stack: Stack) -> dict[str, Any]:
-    """The documents of every producer."""
+def produce(stack: Stack, producers: Iterable[str] = PRODUCERS) -> dict[str, Any]:
+    """The documents of `producers` (default: every producer)."""
     documents: dict[str, Any] = {}
-    for producer in _modules(PRODUCERS):
+    for producer in _modules(producers):
         _merge(documents, producer.compile(stack))
     return documents
 
 
-def compile_stack(stack: Stack) -> dict[str, Any]:
-    """Every generated document: the producers', then the packagers' wrappers of them."""
-    produced = produce(stack)
+def compile_stack(stack: Stack, outputs: Iterable[str] | None = None) -> dict[str, Any]:
+    """The documents of the chosen `outputs` (default: all): the producers', then the packagers' wrappers of them.
+
+    Raises OutputError for an unknown or incomplete choice (see `choose`)."""
+    chosen = tuple(OUTPUTS) if outputs is None else choose(outputs)
+    compilers = {compiler for name in chosen for compiler in OUTPUTS[name]}
+    packagers = [name for name in PACKAGERS if name in compilers]
+    # A packager re-serves what every producer produced, chosen or not.
+    producers = PRODUCERS if packagers else tuple(name for name in PRODUCERS if name in compilers)
+    produced = produce(stack, producers)
     documents = dict(produced)
-    for packager in _modules(PACKAGERS):
+    for packager in _modules(packagers):
         _merge(documents, packager.package(stack, produced))
-    return documents
+    return {path: document for path, document in documents.items() if output_of(path) in chosen}

@@ -161,15 +161,16 @@ def _secret_mounts(paths: list[str]) -> list[dict[str, str]]:
 
 def compose_file(stack: Stack, env: Environment, probes: list[BlackboxProbe]) -> dict[str, Any]:
     settings = stack.compose
-    config_file = f"/etc/prometheus/{env.name}/prometheus.yml"  # rules resolve to /etc/prometheus/rules/
+    # generated/prometheus is mounted at /etc/prometheus: the config's ../rules/*.yml is /etc/prometheus/rules/.
+    config_file = prometheus.config_path("/etc/prometheus", env)
     alertmanager_secrets = secret_files(alertmanager.config(stack, env))  # basenames unique: checked by the validation pass
     names = [posixpath.basename(path) for path in alertmanager_secrets]
 
     services: dict[str, Any] = {
         "prometheus": _service(
             "prometheus",
-            command=prometheus.start_flags(env, config_file=config_file),
-            volumes=[f"{GENERATED}/prometheus:/etc/prometheus:ro", "prometheus-data:/prometheus"],
+            command=prometheus.start_flags(env, config_file=config_file, storage_path=prometheus.CONTAINER_STORAGE),
+            volumes=[f"{GENERATED}/prometheus:/etc/prometheus:ro", f"prometheus-data:{prometheus.CONTAINER_STORAGE}"],
             depends_on=["alertmanager"],
         ),
         "alertmanager": _service(
@@ -213,7 +214,7 @@ def compose_file(stack: Stack, env: Environment, probes: list[BlackboxProbe]) ->
         "volumes": {"prometheus-data": {}, "alertmanager-data": {}, "grafana-data": {},
                     **({"pushgateway-data": {}} if "pushgateway" in services else {})},
         "secrets": dict(sorted(secrets.items())),
-        "networks": {"default": {"name": settings.network}},
+        "networks": {"default": {"name": settings.network or stack.name}},
     }
 
 

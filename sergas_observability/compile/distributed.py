@@ -32,9 +32,6 @@ from ..model import Environment, Stack
 from ..promql.scoping import scope
 from .packaging import rule_groups
 
-# Model check: every Environment sets `env` in its external labels.
-SCOPE_LABEL = "env"
-
 
 def compile(stack: Stack) -> dict[str, Any]:
     """The rule files for `stack` on their own (the pipeline calls `package`)."""
@@ -49,21 +46,22 @@ def package(stack: Stack, produced: Mapping[str, Any]) -> dict[str, Any]:
     for env in stack.environments:
         by_file: dict[str, list[dict[str, Any]]] = {}
         for stem, group in groups:
-            by_file.setdefault(stem, []).append(scoped_group(group, env))
+            by_file.setdefault(stem, []).append(scoped_group(group, env, stack.environment_label))
         for stem, scoped in by_file.items():
             documents[f"thanos/rules/{env.name}/{stem}.yml"] = {"groups": [thanos_group(stack, g) for g in scoped]}
             documents[f"mimir/rules/{env.name}/{stem}.yml"] = {"namespace": mimir_namespace(stack, env, stem), "groups": scoped}
     return documents
 
 
-def scoped_group(group: dict[str, Any], env: Environment) -> dict[str, Any]:
-    """`group` as evaluated by a ruler that sees every environment."""
-    return {**group, "rules": [scoped_rule(rule, env) for rule in group["rules"]]}
+def scoped_group(group: dict[str, Any], env: Environment, label: str) -> dict[str, Any]:
+    """`group` as evaluated by a ruler that sees every environment (`label`: the environment label)."""
+    return {**group, "rules": [scoped_rule(rule, env, label) for rule in group["rules"]]}
 
 
-def scoped_rule(rule: dict[str, Any], env: Environment) -> dict[str, Any]:
+def scoped_rule(rule: dict[str, Any], env: Environment, label: str) -> dict[str, Any]:
     out = dict(rule)
-    out["expr"] = scope(rule["expr"], {SCOPE_LABEL: env.external_labels[SCOPE_LABEL]})
+    # The validation pass made sure every environment sets the environment label.
+    out["expr"] = scope(rule["expr"], {label: env.external_labels[label]})
     # The rule's own labels win over the environment's, as they would over
     # external labels in the environment's Prometheus.
     out["labels"] = dict(sorted({**env.external_labels, **rule.get("labels", {})}.items()))

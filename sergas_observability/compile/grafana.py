@@ -31,12 +31,9 @@ from .slo_dashboard import slo_dashboards
 # Grafana 11.0 writes schemaVersion 39; it runs no migrations on these files.
 SCHEMA_VERSION = 39
 DATASOURCE_UID = "prometheus"
-DATASOURCE_URL = "http://prometheus:9090"
 CENTRAL_DATASOURCE_UID = "central"
 # Where the Grafana container mounts generated/grafana/dashboards.
 DASHBOARDS_PATH = "/var/lib/grafana/dashboards"
-PROVIDER_NAME = "sergas"
-FOLDER = "Sergas"
 
 # Every panel and query reads the datasource chosen in the `datasource` variable.
 DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
@@ -71,7 +68,7 @@ def compile(stack: Stack) -> dict[str, Any]:
         f"grafana/dashboards/{dashboard.file_name}": dashboard_json(dashboard) for dashboard in stack.dashboards + slo_dashboards(stack)
     }
     documents["grafana/provisioning/datasources/prometheus.yml"] = datasource_provisioning(stack)
-    documents["grafana/provisioning/dashboards/sergas.yml"] = dashboard_provisioning()
+    documents[f"grafana/provisioning/dashboards/{stack.name}.yml"] = dashboard_provisioning(stack)
     return documents
 
 
@@ -88,7 +85,7 @@ def datasource_provisioning(stack: Stack) -> dict[str, Any]:
             "type": "prometheus",
             "uid": DATASOURCE_UID,
             "access": "proxy",
-            "url": DATASOURCE_URL,
+            "url": stack.grafana_datasource_url,
             "isDefault": True,
             "editable": False,
             "jsonData": {"timeInterval": scrape, "httpMethod": "POST"},
@@ -114,14 +111,15 @@ def datasource_provisioning(stack: Stack) -> dict[str, Any]:
     return {"apiVersion": 1, "datasources": datasources}
 
 
-def dashboard_provisioning() -> dict[str, Any]:
+def dashboard_provisioning(stack: Stack) -> dict[str, Any]:
+    """One file provider named after the stack, filing every dashboard in the stack's folder."""
     return {
         "apiVersion": 1,
         "providers": [
             {
-                "name": PROVIDER_NAME,
+                "name": stack.name,
                 "orgId": 1,
-                "folder": FOLDER,
+                "folder": stack.grafana_folder,
                 "type": "file",
                 # The files are generated: changes made in the UI would be lost anyway.
                 "disableDeletion": True,

@@ -2,9 +2,20 @@
 
 One class and one instance per application metric (`stack.app_metrics`):
 keyword arguments named after the labels, `Literal[...]` types where the
-values are declared, docstrings from the help text. The module is written to
-python/<stack>_metrics/ and packaged by pyproject.toml, so after
-`pip install -e .` the application does `import sergas_metrics`.
+values are declared, docstrings from the help text.
+
+The module is a distribution of its own, written to python/:
+
+    python/pyproject.toml                  <stack>-metrics, depends on prometheus_client only
+    python/<stack>_metrics/__init__.py     the instruments
+    python/<stack>_metrics/py.typed
+    python/<stack>_metrics/_runtime/*.py   the runtime, copied from sergas_observability/instrumentation/
+
+so the application installs it with `pip install generated/python` and does
+`import <stack>_metrics`, without the generator or its dependencies. The
+runtime stays written once, in sergas_observability/instrumentation/: the
+copies are its files byte for byte under a header line (its imports are
+relative, so nothing needs rewriting).
 """
 
 from __future__ import annotations
@@ -19,22 +30,32 @@ from typing import Any
 
 import jinja2
 
+from ..instrumentation import instruments as _instruments
 from ..instrumentation.instruments import OVERFLOW_VALUE
 from ..model import Definition, Metric, MetricKind, Stack
 from ..output import HEADER
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_RUNTIME = Path(__file__).resolve().parent.parent / "instrumentation"
+
+# The runtime modules copied into every generated module, as <module>/_runtime/.
+RUNTIME_FILES = ("__init__.py", "asgi.py", "batch.py", "exposition.py", "instruments.py", "tracking.py")
+
+# What an installed module needs at run time: nothing of the generator.
+MODULE_DEPENDENCIES = ("prometheus_client>=0.20",)
 
 # The runtime names the generated module re-exports besides its instruments.
 RUNTIME_EXPORTS = (
     "OVERFLOW_VALUE",
     "UNMATCHED_ROUTE",
     "MetricsMiddleware",
+    "batch_run",
     "child_exit",
     "clear_multiprocess_dir",
     "exposition_registry",
     "mark_process_dead",
     "metrics_app",
+    "report_batch_run",
     "start_metrics_server",
     "track",
 )
@@ -66,12 +87,53 @@ def module_name(stack: Stack) -> str:
     return re.sub(r"\W", "_", stack.name.lower()) + "_metrics"
 
 
+def distribution_name(stack: Stack) -> str:
+    """The name the module is installed under (pip, pyproject.toml): '<stack name>-metrics'."""
+    return module_name(stack).replace("_", "-")
+
+
+def runtime_prefix(stack: Stack) -> str:
+    """The prefix of the runtime's own series in this stack's application: '<stack>_instrumentation_'."""
+    return module_name(stack).removesuffix("_metrics") + "_instrumentation_"
+
+
+def runtime_series(stack: Stack) -> dict[str, tuple[str, ...]]:
+    """The series the runtime exposes in this stack's application besides the declared metrics,
+    with their labels: counters `<stack>_instrumentation_label_overflow_total{metric,label}` and
+    `<stack>_instrumentation_errors_total{metric}` (`metric` is an application metric's name,
+    `label` one of its label names)."""
+    return _instruments.runtime_series(runtime_prefix(stack))
+
+
 def compile(stack: Stack) -> dict[str, Any]:
     module = module_name(stack)
-    return {
+    documents: dict[str, Any] = {
+        "python/pyproject.toml": render_pyproject(stack),
         f"python/{module}/__init__.py": render_module(stack),
         f"python/{module}/py.typed": "",  # PEP 561: type checkers read the annotations
     }
+    for name in RUNTIME_FILES:
+        documents[f"python/{module}/_runtime/{name}"] = runtime_file(name)
+    return documents
+
+
+@cache
+def runtime_file(name: str) -> str:
+    """The generated copy of one runtime module: the header line, then the file as it is."""
+    return f"# {HEADER}\n" + (_RUNTIME / name).read_text(encoding="utf-8")
+
+
+def render_pyproject(stack: Stack) -> str:
+    module = module_name(stack)
+    return _template("metrics_pyproject.toml.j2").render(
+        header=HEADER,
+        service=stack.name,
+        distribution=distribution_name(stack),
+        version=str(getattr(stack, "version", None) or "0"),  # a Stack without a version: "0"
+        module=module,
+        packages=(module, f"{module}._runtime"),
+        dependencies=MODULE_DEPENDENCIES,
+    )
 
 
 def render_module(stack: Stack) -> str:
@@ -80,12 +142,17 @@ def render_module(stack: Stack) -> str:
     contexts = [_metric_context(metric, alias_of) for metric in metrics]
     names = {alias["name"] for alias in aliases}
     example = next((c for c in contexts if c["labels"]), contexts[0] if contexts else None)
-    exports = sorted(RUNTIME_EXPORTS + ("INSTRUMENTS",) + tuple(names) + tuple(c["attr"] for c in contexts))
-    return _template().render(
+    exports = sorted(RUNTIME_EXPORTS + ("INSTRUMENTS", "RUNTIME_PREFIX") + tuple(names) + tuple(c["attr"] for c in contexts))
+    series = list(runtime_series(stack))
+    return _template("metrics_module.py.j2").render(
         header=HEADER,
         service=stack.name,
         module=module_name(stack),
+        distribution=distribution_name(stack),
         overflow=OVERFLOW_VALUE,
+        runtime_prefix=runtime_prefix(stack),
+        overflow_series=series[0],
+        errors_series=series[1],
         aliases=aliases,
         metrics=contexts,
         example=_example(example),
@@ -119,6 +186,45 @@ def python_problems(stack: Stack) -> Iterator[tuple[Definition, str, str]]:
     module = module_name(stack)
     if not module.isidentifier():
         yield stack, "name", f"the metrics module would be named '{module}', which is not a Python identifier"
+    elif not module.isascii():
+        yield stack, "name", f"the metrics module would be named '{module}': it also names its distribution and the runtime's series, which must be ASCII"
+    yield from runtime_collisions(stack)
+
+
+def claimed_names(kind: MetricKind | str, name: str) -> set[str]:
+    """The names a metric takes in a prometheus_client registry, where two metrics may not share one:
+    its series and the base and `_created` names (prometheus_client's own rule)."""
+    kind = MetricKind(kind)
+    if kind is MetricKind.COUNTER:
+        base = name.removesuffix("_total")
+        return {base, base + "_total", base + "_created"}
+    if kind is MetricKind.HISTOGRAM:
+        return {name, name + "_bucket", name + "_sum", name + "_count", name + "_created"}
+    if kind is MetricKind.SUMMARY:
+        return {name, name + "_sum", name + "_count", name + "_created"}
+    return {name}
+
+
+def runtime_collisions(stack: Stack) -> Iterator[tuple[Definition, str, str]]:
+    """Declared metrics that take a name of the runtime's own series (`runtime_series`).
+
+    An application metric clashes when the names it takes in the registry meet
+    the runtime's (`claimed_names`: a gauge `<stack>_instrumentation_errors`
+    clashes with the counter `..._errors_total`); an exporter's metric when one
+    of its series is one of the runtime's (queries could not tell them apart)."""
+    series = runtime_series(stack)
+    taken = {claim: name for name in series for claim in claimed_names(MetricKind.COUNTER, name)}
+    for metric in stack.metrics:
+        if metric.exporter is None:
+            claims = claimed_names(metric.kind, metric.name)
+        else:
+            claims = set(metric.series_names()) & set(series)
+        clash = sorted({taken[claim] for claim in claims if claim in taken})
+        if clash:
+            yield metric, "name", (
+                f"'{metric.name}' takes the name of the series the instrumentation runtime exposes in every "
+                f"application ({', '.join(clash)}); rename the metric"
+            )
 
 
 # -- template contexts ------------------------------------------------------------------
@@ -208,13 +314,18 @@ def py_literal(value: Any) -> str:
     raise TypeError(f"no Python literal for {type(value).__name__}")
 
 
+def toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's; TOML also wants DEL escaped)."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def docstring_text(text: str) -> str:
     """Text safe inside a triple-quoted docstring."""
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
 
 
 @cache
-def _template() -> jinja2.Template:
+def _template(name: str) -> jinja2.Template:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=False,  # Python source, not HTML
@@ -225,4 +336,5 @@ def _template() -> jinja2.Template:
     )
     environment.filters["py"] = py_literal
     environment.filters["doc"] = docstring_text
-    return environment.get_template("metrics_module.py.j2")
+    environment.filters["toml"] = toml_string
+    return environment.get_template(name)

@@ -291,6 +291,6 @@ def dashboard_config_map(stack: Stack, env: Environment, file: str, text: str) -
         raise ValueError(f"dashboard {file} is larger than a ConfigMap can hold ({CONFIGMAP_LIMIT} bytes)")
     meta = _metadata(
         stack, env, f"grafana-dashboard-{file.removesuffix('.json')}",
-        labels=DASHBOARD_LABEL, annotations={FOLDER_ANNOTATION: grafana.FOLDER},
+        labels=DASHBOARD_LABEL, annotations={FOLDER_ANNOTATION: stack.grafana_folder},
     )
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {file: text}}

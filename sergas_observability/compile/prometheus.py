@@ -1,7 +1,20 @@
 """Per environment: prometheus.yml and the server's start flags.
 
 Rule files are shared by every environment (generated/prometheus/rules/) and
-referenced relatively, so `promtool check config` finds them.
+referenced relatively (`../rules/*.yml`, from the config's own directory), so
+one prometheus.yml works wherever generated/prometheus/ is put whole:
+
+- in the repository: `promtool check config generated/prometheus/<env>/prometheus.yml`;
+- Debian's package: generated/prometheus/ copied to /etc/prometheus/generated/
+  (DEBIAN_DIR), the config /etc/prometheus/generated/<env>/prometheus.yml,
+  the rules /etc/prometheus/generated/rules/, the TSDB in the package's
+  /var/lib/prometheus/metrics2/ (the `prometheus` user owns it), the flags in
+  /etc/default/prometheus (`prometheus.default`);
+- the compose stack: generated/prometheus/ mounted at /etc/prometheus/, the
+  TSDB in a volume at /prometheus (the image's data directory).
+
+tests/test_layouts.py installs both with the real server and checks every
+rule group loads.
 """
 
 from __future__ import annotations
@@ -13,6 +26,13 @@ from ..model.platforms import CentralMetrics
 from ..output import HEADER
 
 RULES_GLOB = "../rules/*.yml"
+# Debian's package: where generated/prometheus/ is installed (a directory of its
+# own, so reinstalling it never touches the package's files or
+# /etc/prometheus/secrets/), and the package's TSDB directory.
+DEBIAN_DIR = "/etc/prometheus/generated"
+DEBIAN_STORAGE = "/var/lib/prometheus/metrics2/"
+# The prom/prometheus image's data directory (the compose stack mounts a volume there).
+CONTAINER_STORAGE = "/prometheus"
 
 
 def compile(stack: Stack) -> dict[str, Any]:
@@ -82,21 +102,29 @@ def scrape_config(job: ScrapeJob | BlackboxProbe, env: Environment) -> dict[str,
     return section
 
 
-def start_flags(env: Environment, config_file: str = "/etc/prometheus/prometheus.yml") -> list[str]:
+def config_path(install_dir: str, env: Environment) -> str:
+    """Where `env`'s prometheus.yml is once generated/prometheus/ is installed as `install_dir`."""
+    return f"{install_dir}/{env.name}/prometheus.yml"
+
+
+def start_flags(env: Environment, config_file: str, storage_path: str = CONTAINER_STORAGE) -> list[str]:
     """Command-line flags of the Prometheus server for `env` (retention lives here, not in the config)."""
     return [
         f"--config.file={config_file}",
-        "--storage.tsdb.path=/prometheus",
+        f"--storage.tsdb.path={storage_path}",
         f"--storage.tsdb.retention.time={env.retention}",
         "--web.enable-lifecycle",
     ]
 
 
 def defaults_file(env: Environment) -> str:
-    flags = " ".join(start_flags(env))
+    flags = " ".join(start_flags(env, config_file=config_path(DEBIAN_DIR, env), storage_path=DEBIAN_STORAGE))
     return (
         f"# {HEADER}\n"
-        f"# Start flags of Prometheus in {env.name}: install as /etc/default/prometheus\n"
-        f"# (Debian's unit reads ARGS from it). Retention: {env.retention}.\n"
+        f"# Start flags of Prometheus in {env.name} for Debian's package: install as\n"
+        f"# /etc/default/prometheus (its unit runs `prometheus $ARGS`), with\n"
+        f"# generated/prometheus/ copied to {DEBIAN_DIR}/ (the rules are then\n"
+        f"# {DEBIAN_DIR}/rules/*.yml). TSDB: the package's {DEBIAN_STORAGE}.\n"
+        f"# Retention: {env.retention}.\n"
         f'ARGS="{flags}"\n'
     )

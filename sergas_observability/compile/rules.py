@@ -14,16 +14,17 @@ RECORDING_FILE = "prometheus/rules/recording.yml"
 def compile(stack: Stack) -> dict[str, Any]:
     documents: dict[str, Any] = {}
     if stack.recording_rules:
-        documents[RECORDING_FILE] = {"groups": _groups(stack.recording_rules, recording_rule)}
+        documents[RECORDING_FILE] = {"groups": _groups(stack, stack.recording_rules, recording_rule)}
     if stack.all_alerts:
-        documents[ALERTS_FILE] = {"groups": _groups(stack.all_alerts, lambda a: alerting_rule(stack, a))}
+        documents[ALERTS_FILE] = {"groups": _groups(stack, stack.all_alerts, lambda a: alerting_rule(stack, a))}
     return documents
 
 
-def _groups(items: Iterable[Any], render: Any) -> list[dict[str, Any]]:
+def _groups(stack: Stack, items: Iterable[Any], render: Any) -> list[dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = {}
     for item in items:  # declaration order within a group, groups by first appearance
-        group = groups.setdefault(item.group, {"name": item.group, "rules": []})
+        name = stack.rule_group(item)
+        group = groups.setdefault(name, {"name": name, "rules": []})
         if getattr(item, "interval", None):
             group["interval"] = item.interval
         group["rules"].append(render(item))

@@ -74,17 +74,29 @@ def rules_file(slo: SLO) -> str:
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    return compile_slos(stack.slos, {m.name: m for m in stack.metrics}, Links(stack.grafana_url, stack.name))
+    return compile_slos(stack.slos, {m.name: m for m in stack.metrics}, Links.of(stack))
 
 
 class Links(NamedTuple):
-    """Where alerts point: the Grafana base URL and the stack name the dashboard uids start with."""
+    """What an SLO's alerts take from their stack: the Grafana base URL and the stack
+    name the dashboard uids start with (where they point), and the severities
+    for SLOs that name none (`Stack.slo_page_severity`, `slo_ticket_severity`)."""
 
     grafana_url: str
     stack_name: str
+    page_severity: str = ""
+    ticket_severity: str = ""
+
+    @classmethod
+    def of(cls, stack: Stack) -> "Links":
+        return cls(stack.grafana_url, stack.name, stack.slo_page_severity, stack.slo_ticket_severity)
 
     def dashboard(self, slo: SLO) -> str:
         return f"{self.grafana_url.rstrip('/')}/d/{dashboard_uid(self.stack_name, slo.service)}"
+
+    def severity(self, slo: SLO, tier: BurnRateTier) -> str:
+        """The tier's severity: the SLO's own, else the stack's default for its action."""
+        return slo.severity_of(tier) or (self.page_severity if tier.action == "page" else self.ticket_severity)
 
 
 def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], links: Links) -> dict[str, Any]:
@@ -229,8 +241,8 @@ def _percent(ratio: float) -> str:
     return format(ratio * 100, ".3g") + "%"
 
 
-def alert_labels(slo: SLO, tier: BurnRateTier) -> dict[str, str]:
-    return dict(sorted({**slo.labels, "severity": slo.severity_of(tier), "window": tier.long}.items()))
+def alert_labels(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, str]:
+    return dict(sorted({**slo.labels, "severity": links.severity(slo, tier), "window": tier.long}.items()))
 
 
 def alert_annotations(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, str]:
@@ -255,7 +267,7 @@ def alert_rule(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, Any]:
     return {
         "alert": slo.tier_alert_name(tier),
         "expr": alert_expr(slo, tier),
-        "labels": alert_labels(slo, tier),
+        "labels": alert_labels(slo, tier, links),
         "annotations": alert_annotations(slo, tier, links),
     }
 

@@ -67,7 +67,7 @@ def slo_test_file(slo: SLO, days: bool = False) -> str:
 
 def compile(stack: Stack) -> dict[str, Any]:
     metrics = {m.name: m for m in stack.metrics}
-    links = Links(stack.grafana_url, stack.name)
+    links = Links.of(stack)
     documents: dict[str, Any] = {}
     for slo in stack.slos:
         for days, every in ((False, 1), (True, DAYS_EVERY)):
@@ -130,7 +130,7 @@ class SLOTests:
         return [{"series": text, "values": _counter_values(segments, g, b)} for text, g, b in self.series]
 
     def _expected(self, tier: BurnRateTier) -> dict[str, Any]:
-        labels = {**alert_labels(self.slo, tier), "service": self.slo.service, "slo": self.slo.name}
+        labels = {**alert_labels(self.slo, tier, self.links), "service": self.slo.service, "slo": self.slo.name}
         labels = dict(sorted(labels.items()))
         annotations = {
             key: expand(text, labels, 0.0) for key, text in alert_annotations(self.slo, tier, self.links).items()

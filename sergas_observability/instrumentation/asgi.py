@@ -1,8 +1,10 @@
 """ASGI middleware counting and timing HTTP requests by route template.
 
+    import <stack>_metrics as metrics
+
     app = MetricsMiddleware(app,
-                            requests=sergas_metrics.http_requests_total,
-                            duration=sergas_metrics.http_request_duration_seconds)
+                            requests=metrics.http_requests_total,
+                            duration=metrics.http_request_duration_seconds)
 
 Plain ASGI: it works with Starlette and FastAPI (`app.add_middleware(MetricsMiddleware, requests=..., duration=...)`)
 without importing either.
@@ -16,6 +18,11 @@ app has handled the request and takes `path_format` (converters stripped,
 Starlette Route, another framework) it asks `route_template(scope)` if one was
 given, and otherwise records UNMATCHED_ROUTE. The status is the one the app
 sent; an app that raised before sending one is recorded as 500.
+
+Scrapes are not traffic: a request to `metrics_path` (default METRICS_PATH,
+"/metrics"; with or without a trailing slash, below the scope's `root_path`
+or not) passes through unrecorded, whatever answers it - the exposition, or a
+router's redirect. `metrics_path=None` records every request.
 """
 
 from __future__ import annotations
@@ -37,6 +44,19 @@ UNMATCHED_ROUTE = "__unmatched__"
 
 _LABELS = ("method", "route", "status")
 
+# Where the exposition is served in the application (and scraped).
+METRICS_PATH = "/metrics"
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the scope's root_path (as Starlette routes it): ASGI servers
+    that honour a root_path include it in `path`."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root):]
+    return path
+
 
 def route_from_scope(scope: Scope) -> str | None:
     """The route template a router stored in the scope, if any."""
@@ -57,6 +77,7 @@ class MetricsMiddleware:
         requests: Instrument,
         duration: Instrument,
         route_template: Callable[[Scope], str | None] | None = None,
+        metrics_path: str | None = METRICS_PATH,
     ) -> None:
         for family in (requests, duration):
             if set(family.label_names) != set(_LABELS):  # a start-up error, never a request error
@@ -65,11 +86,15 @@ class MetricsMiddleware:
         self._requests = requests
         self._duration = duration
         self._route_template = route_template
+        if metrics_path is not None and not metrics_path.startswith("/"):
+            raise ValueError(f"MetricsMiddleware: metrics_path must start with '/', not {metrics_path!r}")
+        self.metrics_path = metrics_path
+        self._skip: frozenset[str] = frozenset() if metrics_path is None else frozenset({metrics_path.rstrip("/") or "/", metrics_path.rstrip("/") + "/"})
         # Label order of each family, so values can be passed as a tuple.
         self._order = {id(f): tuple(_LABELS.index(name) for name in f.label_names) for f in (requests, duration)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http":  # websockets and lifespan pass through untouched
+        if scope.get("type") != "http" or self._is_scrape(scope):  # websockets, lifespan and scrapes pass through untouched
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -85,6 +110,12 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_and_note_status)
         finally:
             self._record(scope, status, time.perf_counter() - start)
+
+    def _is_scrape(self, scope: Scope) -> bool:
+        if not self._skip:
+            return False
+        path = scope.get("path", "")
+        return path in self._skip or _route_path(scope) in self._skip
 
     def _route(self, scope: Scope) -> str:
         template = route_from_scope(scope)
@@ -102,4 +133,4 @@ class MetricsMiddleware:
             self._requests._internal.failed(self._requests.name, "middleware", exc)
 
 
-__all__ = ["MetricsMiddleware", "UNMATCHED_ROUTE", "route_from_scope"]
+__all__ = ["METRICS_PATH", "MetricsMiddleware", "UNMATCHED_ROUTE", "route_from_scope"]

@@ -1,6 +1,6 @@
 """Reporting a batch job's runs to the Prometheus Pushgateway.
 
-    from sergas_observability.instrumentation import batch_run
+    from <stack>_metrics import batch_run      # or sergas_observability.instrumentation
 
     with batch_run("postgres-wal-backup", gateway="pushgateway:9091"):
         archive_wal()

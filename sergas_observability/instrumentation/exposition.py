@@ -2,6 +2,16 @@
 
 Single process: the instruments live in prometheus_client's default registry.
 
+In the application, route the exposition at /metrics as an ASGI app:
+
+    app.add_route("/metrics", metrics_app())           # Starlette, FastAPI
+    Route("/metrics", metrics_app())                   # in a Starlette route list
+
+A route answers GET /metrics itself. `app.mount("/metrics", metrics_app())`
+works too, but a Starlette/FastAPI Mount only matches `/metrics/...`: its
+router answers `/metrics` with a 307 redirect to `/metrics/` first (which
+Prometheus follows). MetricsMiddleware records neither.
+
 Multiprocess (the seed's 4 gunicorn/uvicorn workers): set
 PROMETHEUS_MULTIPROC_DIR to an empty directory *before* the application starts
 (prometheus_client picks its storage when it is imported). Each worker then
@@ -15,7 +25,7 @@ directory when the server starts (`clear_multiprocess_dir`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +64,34 @@ def start_metrics_server(port: int = METRICS_PORT, addr: str = "0.0.0.0") -> Any
     return server
 
 
-def metrics_app() -> Callable[..., Any]:
-    """An ASGI app serving the exposition, to mount at /metrics in the application."""
-    return prometheus_client.make_asgi_app(registry=exposition_registry())
+class MetricsApp:
+    """An ASGI app serving the exposition at whatever path it is routed or mounted at
+    (`/metrics`, `/metrics/`, below any root_path). An instance, not a function, so that
+    Starlette's Route treats it as an ASGI app rather than a request handler. Served on
+    its own (`uvicorn --factory <stack>_metrics:metrics_app`), it answers lifespan too."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self._serve = prometheus_client.make_asgi_app(registry=registry)
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] == "http":
+            await self._serve(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        elif scope["type"] == "websocket":  # nothing to say over a websocket: refuse it
+            await send({"type": "websocket.close", "code": 1000})
+
+
+def metrics_app() -> MetricsApp:
+    """An ASGI app serving the exposition, to route at /metrics in the application."""
+    return MetricsApp(exposition_registry())
 
 
 def mark_process_dead(pid: int) -> None:
@@ -66,7 +101,7 @@ def mark_process_dead(pid: int) -> None:
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    """gunicorn's `child_exit` hook: `from sergas_metrics import child_exit` in gunicorn.conf.py."""
+    """gunicorn's `child_exit` hook: `from <stack>_metrics import child_exit` in gunicorn.conf.py."""
     mark_process_dead(worker.pid)
 
 
@@ -83,6 +118,7 @@ def clear_multiprocess_dir() -> None:
 __all__ = [
     "METRICS_PORT",
     "MULTIPROC_ENV",
+    "MetricsApp",
     "child_exit",
     "clear_multiprocess_dir",
     "exposition_registry",

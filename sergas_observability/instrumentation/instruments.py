@@ -1,6 +1,6 @@
 """Instruments: prometheus_client metrics behind a label guard that never raises.
 
-The generated module (`sergas_metrics`) subclasses these classes once per
+The generated module (`<stack>_metrics`) subclasses these classes once per
 declared metric and adds methods whose keyword arguments are the metric's
 labels, typed with `Literal[...]` where the values are declared. Everything
 here is the part that does not depend on a particular metric:
@@ -8,12 +8,19 @@ here is the part that does not depend on a particular metric:
 - children are cached by the tuple of label values, so a hot call is one dict
   look-up and one prometheus_client call;
 - a value outside a label's declared set is recorded under OVERFLOW_VALUE and
-  counted in `sergas_instrumentation_label_overflow_total{metric,label}`,
-  so a bug or a hostile input cannot blow up cardinality;
+  counted in `<prefix>label_overflow_total{metric,label}`, so a bug or a
+  hostile input cannot blow up cardinality;
 - any exception while recording (a negative counter increment, a value of the
   wrong type, a full disk under multiprocess mode) is swallowed, counted in
-  `sergas_instrumentation_errors_total{metric}` and logged once: a request must
-  never fail because of a metric.
+  `<prefix>errors_total{metric}` and logged once: a request must never fail
+  because of a metric.
+
+`<prefix>` is the instrument's `runtime_prefix`: the generated module passes
+`<stack>_instrumentation_`, direct users get RUNTIME_PREFIX. A declared metric
+that takes one of these names is a definition error (the validation reports
+it); should one reach the runtime anyway, the declared metric keeps the name,
+the runtime's series goes unexposed, and an error is logged - importing the
+module never fails because of it.
 
 Only prometheus_client and the standard library are imported here.
 """
@@ -32,7 +39,8 @@ from typing import Any, ClassVar
 import prometheus_client
 from prometheus_client.registry import CollectorRegistry
 
-log = logging.getLogger("sergas_observability.instrumentation")
+# The runtime's package: sergas_observability.instrumentation, or <stack>_metrics._runtime in a generated module.
+log = logging.getLogger(__name__.rpartition(".")[0] or __name__)
 
 # What a value outside a label's declared set is recorded as. Label values are
 # free text for Prometheus (only label *names* starting with __ are reserved),
@@ -47,40 +55,90 @@ CHILD_CACHE_LIMIT = 10_000
 
 Values = tuple[Any, ...]
 
+# The prefix of the runtime's own series when the caller names none. The
+# generated module passes `<stack>_instrumentation_`.
+RUNTIME_PREFIX = "instrumentation_"
+
+# The runtime's own series, after the prefix: labels and help text.
+_RUNTIME_SERIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "label_overflow_total": (
+        ("metric", "label"),
+        "Observations whose label value was outside the declared set and was recorded as " + OVERFLOW_VALUE + ".",
+    ),
+    "errors_total": (("metric",), "Observations the instrumentation dropped because recording them raised."),
+}
+
+
+def runtime_series(prefix: str = RUNTIME_PREFIX) -> dict[str, tuple[str, ...]]:
+    """The series the runtime itself exposes under `prefix` (all counters), with their labels."""
+    return {prefix + suffix: labels for suffix, (labels, _help) in _RUNTIME_SERIES.items()}
+
 
 class _Internal:
-    """The instrumentation's own metrics, one pair per registry."""
+    """The instrumentation's own metrics, one pair per registry and prefix."""
 
     # Held weakly: a registry's id() may be reused once it is gone.
-    _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, _Internal]] = weakref.WeakKeyDictionary()
-    _unregistered: ClassVar[_Internal | None] = None
+    _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, dict[str, _Internal]]] = weakref.WeakKeyDictionary()
+    _unregistered: ClassVar[dict[str, _Internal]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, registry: CollectorRegistry | None) -> None:
-        self.overflow = prometheus_client.Counter(
-            "sergas_instrumentation_label_overflow_total",
-            "Observations whose label value was outside the declared set and was recorded as " + OVERFLOW_VALUE + ".",
-            ("metric", "label"),
-            registry=registry,
-        )
-        self.errors = prometheus_client.Counter(
-            "sergas_instrumentation_errors_total",
-            "Observations the instrumentation dropped because recording them raised.",
-            ("metric",),
-            registry=registry,
-        )
+    def __init__(self, registry: CollectorRegistry | None, prefix: str) -> None:
+        self.registry = registry
+        self.prefix = prefix
+        # (series name, counter) in _RUNTIME_SERIES order, and those the registry exposes.
+        self._counters = [
+            (prefix + suffix, prometheus_client.Counter(prefix + suffix, documentation, labels, registry=None))
+            for suffix, (labels, documentation) in _RUNTIME_SERIES.items()
+        ]
+        self.overflow, self.errors = (counter for _name, counter in self._counters)
+        self._exposed: list[Any] = []
+        self._expose_all()
         self._logged: set[tuple[str, str]] = set()
 
+    def _expose_all(self, claimant: str | None = None) -> None:
+        if self.registry is None:
+            return
+        for name, counter in self._counters:
+            try:
+                self.registry.register(counter)
+                self._exposed.append(counter)
+            except ValueError:  # the name is taken: never fail the application's import over it
+                log.error(
+                    "metric name collision: %s takes the name of the instrumentation's own series %s; "
+                    "it keeps the name, and the instrumentation's %s is counted but not exposed. Rename %s.",
+                    f"metric '{claimant}'" if claimant else "a metric already in the registry", name, name,
+                    "that metric" if claimant else "the other metric",
+                )
+
+    def make_room(self, create: Callable[[], Any], claimant: str) -> Any:
+        """Run `create` (a metric constructor that clashed in the registry) after taking this pair's
+        series out of it; the declared metric keeps its name, and the runtime series that no
+        longer fit stay unexposed (logged). Re-raises when the clash was not with this pair."""
+        registry, exposed = self.registry, list(self._exposed)
+        if registry is None or not exposed:
+            return create()
+        for counter in exposed:
+            registry.unregister(counter)
+        try:
+            metric = create()
+        except Exception:
+            for counter in exposed:  # the clash is elsewhere: put everything back as it was
+                registry.register(counter)
+            raise
+        self._exposed = []
+        self._expose_all(claimant)
+        return metric
+
     @classmethod
-    def of(cls, registry: CollectorRegistry | None) -> _Internal:
+    def of(cls, registry: CollectorRegistry | None, prefix: str = RUNTIME_PREFIX) -> _Internal:
         with cls._lock:
-            if registry is None:  # instruments registered nowhere share one unregistered pair
-                if cls._unregistered is None:
-                    cls._unregistered = cls(None)
-                return cls._unregistered
-            internal = cls._by_registry.get(registry)
+            if registry is None:  # instruments registered nowhere share one unregistered pair per prefix
+                pairs = cls._unregistered
+            else:
+                pairs = cls._by_registry.setdefault(registry, {})
+            internal = pairs.get(prefix)
             if internal is None:
-                internal = cls._by_registry[registry] = cls(registry)
+                internal = pairs[prefix] = cls(registry, prefix)
             return internal
 
     def failed(self, metric: str, operation: str, exc: BaseException) -> None:
@@ -98,7 +156,9 @@ class Instrument:
     """One metric family with its label guard and child cache.
 
     `labels` are the label names in order; `allowed` maps a label name to its
-    declared values. Subclasses set `_factory` to the prometheus_client class.
+    declared values; `runtime_prefix` names the runtime's own series this
+    instrument counts its overflows and errors in. Subclasses set `_factory`
+    to the prometheus_client class.
     """
 
     _factory: ClassVar[Callable[..., Any]]  # the prometheus_client class
@@ -112,9 +172,11 @@ class Instrument:
         labels: Sequence[str] = (),
         allowed: Mapping[str, Sequence[str]] | None = None,
         registry: CollectorRegistry | None = prometheus_client.REGISTRY,
+        runtime_prefix: str = RUNTIME_PREFIX,
         **options: Any,
     ) -> None:
         self.name = name
+        self.runtime_prefix = runtime_prefix
         self.documentation = documentation
         self.label_names = tuple(labels)
         allowed = allowed or {}
@@ -126,8 +188,15 @@ class Instrument:
             frozenset(allowed[label]) if label in allowed else None for label in self.label_names
         )
         self.allowed_values: dict[str, tuple[str, ...]] = {label: tuple(values) for label, values in allowed.items()}
-        self._metric = self._factory(name, documentation, self.label_names, registry=registry, **options)
-        self._internal = _Internal.of(registry)
+        self._internal = _Internal.of(registry, runtime_prefix)
+
+        def create() -> Any:
+            return self._factory(name, documentation, self.label_names, registry=registry, **options)
+
+        try:
+            self._metric = create()
+        except ValueError:  # a name clash in the registry: the declared metric wins over the runtime's series
+            self._metric = self._internal.make_room(create, name)
         self._children: dict[Values, Any] = {}
         if not self.label_names:
             self._children[()] = self._metric
@@ -319,6 +388,8 @@ class Summary(Histogram):
 
 __all__ = [
     "OVERFLOW_VALUE",
+    "RUNTIME_PREFIX",
+    "runtime_series",
     "Instrument",
     "Counter",
     "Gauge",

@@ -1,12 +1,12 @@
 """`track`: time a call and count its outcome, as a decorator or a context manager.
 
-    @track(sergas_metrics.sergas_agent_executions_total,
-           sergas_metrics.sergas_agent_execution_duration_seconds, agent="orchestrator")
+    import <stack>_metrics as metrics
+
+    @track(metrics.agent_executions_total, metrics.agent_execution_duration_seconds, agent="orchestrator")
     async def run_orchestrator(...): ...
 
-    with track(sergas_metrics.sergas_zoho_api_calls_total,
-               sergas_metrics.sergas_zoho_api_call_duration_seconds, tier="mcp"):
-        call_zoho()
+    with track(metrics.api_calls_total, metrics.api_call_duration_seconds, tier="mcp"):
+        call_api()
 
 The counter gets `outcome="success"` or `outcome="error"` (an exception of any
 kind, cancellation included, is an error; it is re-raised untouched); the
@@ -37,7 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # One variable for all trackers, so that one Tracker can be shared by
 # concurrent requests (each task sees its own blocks) without leaking a
 # context variable per Tracker.
-_OPEN: ContextVar[tuple[tuple[int, float], ...]] = ContextVar("sergas_track_open", default=())
+_OPEN: ContextVar[tuple[tuple[int, float], ...]] = ContextVar("instrumentation_track_open", default=())
 
 
 class Tracker:

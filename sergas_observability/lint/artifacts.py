@@ -67,7 +67,7 @@ def check_rule_files(stack: Stack, emit: Emit) -> None:
 
 
 def check_rule_groups(stack: Stack, emit: Emit) -> None:
-    groups = {a.group for a in valid(stack.all_alerts)} | {r.group for r in valid(stack.recording_rules)}
+    groups = {stack.rule_group(a) for a in valid(stack.all_alerts)} | {stack.rule_group(r) for r in valid(stack.recording_rules)}
     for s in valid(stack.slos):
         groups.update(slo.group_names(s))
     thanos = stack.thanos

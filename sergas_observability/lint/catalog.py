@@ -76,6 +76,13 @@ class Catalog:
                 self.series[name] = Series(
                     name, "builtin", frozenset(labels) | job_labels, {"job": job_names}, jobs=all_jobs
                 )
+        # The instrumentation runtime's own counters, exposed by the application's scrape.
+        from ..compile.instrumentation import runtime_series
+
+        app_jobs = tuple(job for job in stack.scrape_jobs if job.exporter == "app")
+        for name, labels in runtime_series(stack).items():
+            self.series[name] = Series(name, "counter", frozenset(labels) | SCRAPE_LABELS | job_labels,
+                                       {"job": frozenset(j.name for j in app_jobs)}, jobs=app_jobs)
         # Batch runs push their reports under job="<batch job>"; the Pushgateway's scrape keeps that label.
         pushgateways = tuple(job for job in stack.scrape_jobs if job.honor_labels)
         for name, labels in (BATCH_SERIES if stack.batch_jobs else {}).items():

@@ -113,7 +113,16 @@ def check_routing(stack: Stack, emit: Emit) -> None:
 
 
 def check_environments(stack: Stack, emit: Emit) -> None:
-    """Every environment a job, a probe or a platform block names exists."""
+    """Every environment sets the environment label; every environment a job, a probe or a platform block names exists."""
+    label = stack.environment_label
+    for env in valid(stack.environments):
+        if label not in env.external_labels:
+            emit(finding("stack/unknown-reference", env, "external_labels",
+                         f"external_labels must set '{label}' so every series and alert says where it comes from"))
+    for metric in valid(stack.app_metrics):
+        if label in metric.label_names:
+            emit(finding("stack/invalid-name", metric, "labels",
+                         f"label '{label}' is the environment label: every environment's Prometheus adds it (external_labels)"))
     envs = {e.name for e in stack.environments}
     for job in valid(stack.scrape_jobs + stack.probes):  # type: ignore[operator]
         for env in job.targets:
@@ -163,9 +172,15 @@ def check_slo_references(stack: Stack, emit: Emit) -> None:
     for slo in valid(stack.slos):
         actions = {tier.action for tier in slo.tiers}
         for action, field in (("page", "page_severity"), ("ticket", "ticket_severity")):
-            name = getattr(slo, field)
-            if action in actions and name not in severities:
-                _unknown(emit, slo, field, "severity", name, severities, listed=True)
+            name = getattr(slo, field) or getattr(stack, f"slo_{field}")
+            if action not in actions:
+                continue
+            if not name:
+                emit(finding("stack/unknown-reference", slo, field,
+                             f"no {action} severity: set {field} on the SLO, or slo_{field} on the Stack (known: {', '.join(sorted(severities))})"))
+            elif name not in severities:
+                _unknown(emit, slo if getattr(slo, field) else stack, field if getattr(slo, field) else f"slo_{field}",
+                         "severity", name, severities, listed=True)
         sli = slo.sli
         if isinstance(sli, RatioSLI):
             for field, texts in sli.selector_fields().items():

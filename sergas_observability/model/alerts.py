@@ -76,7 +76,7 @@ class Alert(Definition):
     runbook_url: HttpUrl
     dashboard: str | None = None
     labels: LabelSet = {}
-    group: str = "sergas-alerts"
+    group: str = ""  # default: `<stack>-alerts`
     test: AlertTest | None = None
     no_for_reason: str | None = None
     # Lint rules silenced for this alert: rule id -> the written reason (listed by `sergas-obs lint`).
@@ -127,7 +127,7 @@ class RecordingRule(Definition):
     record: str
     expr: str
     labels: LabelSet = {}
-    group: str = "sergas-recording"
+    group: str = ""  # default: `<stack>-recording`
     interval: Duration | None = None
     lint_ignore: dict[str, str] = {}  # lint rule id -> reason (see Alert)
 

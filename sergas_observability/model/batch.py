@@ -49,7 +49,7 @@ class BatchJob(Definition):
     runbook_url: HttpUrl
     max_age: Duration | None = None
     dashboard: str | None = None
-    group: str = "batch"
+    group: str = ""  # default: `<stack>-batch`
 
     _name = field_validator("name")(classmethod(lambda cls, v: _check_job_name(v)))
 
@@ -66,9 +66,10 @@ def batch_alerts(stack: Any) -> tuple[Alert, ...]:
     for job in stack.batch_jobs:
         if job.invalid:
             continue
-        alerts.append(_failing(job))
+        group = job.group or f"{stack.name}-batch"
+        alerts.append(_failing(job, group))
         if job.max_age is not None:
-            alerts.append(_stale(job))
+            alerts.append(_stale(job, group))
     return tuple(alerts)
 
 
@@ -78,16 +79,16 @@ def _derived(alert: Alert, job: BatchJob) -> Alert:
     return alert
 
 
-def _common(job: BatchJob) -> dict[str, Any]:
+def _common(job: BatchJob, group: str) -> dict[str, Any]:
     return {"severity": job.severity, "service": job.service, "runbook_url": job.runbook_url,
-            "dashboard": job.dashboard, "group": job.group}
+            "dashboard": job.dashboard, "group": group}
 
 
 def _series(name: str, job: BatchJob) -> str:
     return f'{name}{{job="{job.name}"}}'
 
 
-def _failing(job: BatchJob) -> Alert:
+def _failing(job: BatchJob, group: str) -> Alert:
     return _derived(Alert(
         name=f"{camel(job.name)}Failing",
         expr=f'{LAST_RUN_SUCCESS}{{job="{job.name}"}} == 0',
@@ -101,11 +102,11 @@ def _failing(job: BatchJob) -> Alert:
             quiet=AlertScenario(series={_series(LAST_RUN_SUCCESS, job): "0 0 1x5", _series(LAST_RUN_DURATION, job): "30x7"}),
             at="5m",
         ),
-        **_common(job),
+        **_common(job, group),
     ), job)
 
 
-def _stale(job: BatchJob) -> Alert:
+def _stale(job: BatchJob, group: str) -> Alert:
     assert job.max_age is not None
     limit = duration_seconds(job.max_age)
     minutes = int(limit // 60) + 10
@@ -125,5 +126,5 @@ def _stale(job: BatchJob) -> Alert:
             quiet=AlertScenario(series={_series(LAST_SUCCESS, job): f"0+60x{minutes}"}),
             at=at,
         ),
-        **_common(job),
+        **_common(job, group),
     ), job)

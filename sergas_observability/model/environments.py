@@ -31,6 +31,4 @@ class Environment(Definition):
     def _sane_intervals(self) -> "Environment":
         if duration_seconds(self.scrape_timeout) > duration_seconds(self.scrape_interval):
             raise self.fail("scrape_timeout", f"scrape_timeout {self.scrape_timeout} is longer than scrape_interval {self.scrape_interval}")
-        if "env" not in self.external_labels:
-            raise self.fail("external_labels", "external_labels must set 'env' so every series and alert says where it comes from")
         return self

@@ -43,7 +43,7 @@ class MetaMonitoring(Definition):
     for_: Duration = "3m"
     absent_for: Duration = "10m"
     dashboard: str | None = None
-    group: str = "meta"
+    group: str = ""  # default: `<stack>-meta`
 
     @after_check
     def _sane(self) -> "MetaMonitoring":
@@ -74,19 +74,20 @@ def meta_alerts(stack: Any) -> tuple[Alert, ...]:
     if meta is None or meta.invalid:
         return ()
     read = _metrics_read(stack)
+    group = meta.group or f"{stack.name}-meta"
     alerts: list[Alert] = []
     for job in stack.scrape_jobs:
         if job.invalid or not job.meta:
             continue
-        alerts.append(_target_down(meta, job))
+        alerts.append(_target_down(meta, job, group))
         catalog = [m for m in stack.metrics if m.exporter == job.exporter and job.exporter != "app"]
         missing = [m.name for m in catalog if m.name in read]
         if missing:
             backend = [m.name for m in catalog if m.name.endswith("_up")]
-            alerts.append(_metrics_missing(meta, job, missing, backend))
+            alerts.append(_metrics_missing(meta, job, missing, backend, group))
     for probe in stack.probes:
         if not probe.invalid and probe.meta:
-            alerts.append(_probe_failing(meta, probe))
+            alerts.append(_probe_failing(meta, probe, group))
     return tuple(alerts)
 
 
@@ -103,17 +104,17 @@ def _metrics_read(stack: Any) -> set[str]:
     return names
 
 
-def _common(meta: MetaMonitoring, job: Any) -> dict[str, Any]:
+def _common(meta: MetaMonitoring, job: Any, group: str) -> dict[str, Any]:
     return {
         "severity": job.meta_severity or meta.severity,
         "service": job.service or job.name,
         "runbook_url": meta.runbook_url,
         "dashboard": meta.dashboard,
-        "group": meta.group,
+        "group": group,
     }
 
 
-def _target_down(meta: MetaMonitoring, job: Any) -> Alert:
+def _target_down(meta: MetaMonitoring, job: Any, group: str) -> Alert:
     up = f'up{{job="{job.name}", instance="{job.name}-1:9999"}}'
     labels = {"job": job.name, "instance": f"{job.name}-1:9999"}
     minutes = int(duration_seconds(_scenario_at(meta.for_)) // 60) + 1
@@ -129,11 +130,11 @@ def _target_down(meta: MetaMonitoring, job: Any) -> Alert:
             quiet=AlertScenario(series={up: _samples(minutes, "1")}),
             at=_scenario_at(meta.for_),
         ),
-        **_common(meta, job),
+        **_common(meta, job, group),
     ), job)
 
 
-def _metrics_missing(meta: MetaMonitoring, job: Any, metrics: list[str], backend: list[str]) -> Alert:
+def _metrics_missing(meta: MetaMonitoring, job: Any, metrics: list[str], backend: list[str], group: str) -> Alert:
     terms = " or ".join(f'label_replace(absent({m}{{job="{job.name}"}}), "metric", "{m}", "", "")' for m in metrics)
     expr = f'({terms})\nand on () (max(up{{job="{job.name}"}}) == 1)'
     # An exporter's `<x>_up` at 0 is its backend down (pg_up, redis_up): the
@@ -163,11 +164,11 @@ def _metrics_missing(meta: MetaMonitoring, job: Any, metrics: list[str], backend
             ),
             at=_scenario_at(meta.absent_for),
         ),
-        **_common(meta, job),
+        **_common(meta, job, group),
     ), job)
 
 
-def _probe_failing(meta: MetaMonitoring, probe: Any) -> Alert:
+def _probe_failing(meta: MetaMonitoring, probe: Any, group: str) -> Alert:
     target = next(iter(next(iter(probe.targets.values()))))
     labels = {"job": probe.name, "instance": target}
     success = 'probe_success{job="%s", instance="%s"}' % (probe.name, target)
@@ -185,5 +186,5 @@ def _probe_failing(meta: MetaMonitoring, probe: Any) -> Alert:
             quiet=AlertScenario(series={success: _samples(minutes, "1"), up: _samples(minutes, "1")}),
             at=_scenario_at(meta.for_),
         ),
-        **_common(meta, probe),
+        **_common(meta, probe, group),
     ), probe)

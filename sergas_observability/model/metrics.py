@@ -28,7 +28,8 @@ GaugeMode = Literal["all", "liveall", "livesum", "max", "min", "sum", "mostrecen
 _METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 # Labels Prometheus itself adds or owns; an application metric may not declare them.
-RESERVED_LABELS = frozenset({"job", "instance", "le", "quantile", "env", "__name__"})
+# (The environment label, `env` by default, is the Stack's: checked by the validation pass.)
+RESERVED_LABELS = frozenset({"job", "instance", "le", "quantile", "__name__"})
 
 # Labels every scraped series carries, whatever its metric declares.
 SCRAPE_LABELS = frozenset({"job", "instance"})

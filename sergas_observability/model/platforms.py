@@ -102,10 +102,11 @@ class ComposeSettings(Definition):
     kind_name = "Compose"
     environment: str | None = None
     # The compose network the application's own stack joins, so `app:9090` resolves.
-    network: str = "sergas"
+    network: str = ""  # default: the stack's name
     # Where the exporters find the databases (credentials come from secret files).
-    postgres_uri: str = "postgres:5432/sergas?sslmode=disable"
-    postgres_user: str = "sergas_monitor"
+    postgres_uri: str = "postgres:5432/postgres?sslmode=disable"
+    # The role postgres_exporter connects as (compose/postgres-init creates it, with pg_monitor).
+    postgres_user: str = "postgres_exporter"
     redis_addr: str = "redis://redis:6379"
 
     @field_validator("postgres_uri", "redis_addr")

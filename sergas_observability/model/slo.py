@@ -181,8 +181,8 @@ class SLO(Definition):
     period: Duration = "30d"
     description: str = ""
     runbook_url: HttpUrl
-    page_severity: str = "P0"
-    ticket_severity: str = "P1"
+    page_severity: str = ""  # default: the Stack's slo_page_severity
+    ticket_severity: str = ""  # default: the Stack's slo_ticket_severity
     tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS
     min_traffic: float = 1.0
     alert_name: str = ""

@@ -10,7 +10,7 @@ from .alerts import Alert, RecordingRule
 from .batch import BATCH_SERIES, BatchJob, batch_alerts
 from .exporters import PostgresQuery
 from .meta import MetaMonitoring, meta_alerts
-from .base import Definition, DefinitionError
+from .base import Definition, DefinitionError, LabelName, after_check
 from .dashboards import Dashboard
 from .environments import Environment
 from .metrics import Metric
@@ -56,9 +56,35 @@ class Stack(Definition):
     exporter_queries: tuple[PostgresQuery, ...] = ()
     batch_jobs: tuple[BatchJob, ...] = ()
     _derived_alerts: tuple[Alert, ...] | None = PrivateAttr(default=None)
-    group_by: tuple[str, ...] = ("alertname", "env", "service")
-    inhibit_equal: tuple[str, ...] = ("env", "service")
+    # The external label every environment sets to its name: routing groups by
+    # it, inhibition pairs alerts by it, central rules are scoped by it.
+    environment_label: LabelName = "env"
+    group_by: tuple[str, ...] = ()  # default: alertname, the environment label, service
+    inhibit_equal: tuple[str, ...] = ()  # default: the environment label, service
     grafana_url: str = "http://localhost:3000"
+    # Severities of SLO pages and tickets, for SLOs that name none.
+    slo_page_severity: str = ""
+    slo_ticket_severity: str = ""
+    grafana_folder: str = ""  # default: the stack's name
+    # Where Grafana reaches Prometheus (the datasource it is provisioned with).
+    grafana_datasource_url: str = "http://prometheus:9090"
+
+    @after_check
+    def _defaults(self) -> "Stack":
+        # Derived from other fields; set once, like an SLO's alert name.
+        if not self.group_by:
+            object.__setattr__(self, "group_by", ("alertname", self.environment_label, "service"))
+        if not self.inhibit_equal:
+            object.__setattr__(self, "inhibit_equal", (self.environment_label, "service"))
+        if not self.grafana_folder:
+            object.__setattr__(self, "grafana_folder", self.name)
+        return self
+
+    def rule_group(self, definition: Any) -> str:
+        """The rule group an alert or recording rule goes to: its own, else `<stack>-alerts` / `<stack>-recording`."""
+        if definition.group:
+            return str(definition.group)
+        return f"{self.name}-{'recording' if isinstance(definition, RecordingRule) else 'alerts'}"
 
     # Cross-references (unique names, every reference resolves) are checked by
     # the validation pass (`sergas_observability.lint.validate`), which reports
@@ -77,6 +103,10 @@ class Stack(Definition):
             known.update(RECORDED_SERIES)
         if self.batch_jobs:  # what batch runs report through the pushgateway
             known.update(BATCH_SERIES)
+        # The instrumentation runtime's own series (label overflow, errors), for alerts on them.
+        from ..compile.instrumentation import runtime_series
+
+        known.update({name: labels + ("job", "instance") for name, labels in runtime_series(self).items()})
         return known
 
     @property

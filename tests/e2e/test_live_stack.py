@@ -15,6 +15,8 @@ import re
 import time
 from typing import Any
 
+import pytest
+
 from sergas_observability.compile.alertmanager import severity_receivers
 from sergas_observability.compile.rules import alert_annotations, alert_labels
 from sergas_observability.model import Alert, MetricKind
@@ -26,6 +28,9 @@ from .servers import Notification, wait_for
 DELIVERY_TIMEOUT = 40.0  # seconds; the e2e profile delivers in well under 15
 SETTLE = 1.5  # a copy routed to a wrong receiver would come in the same flush: wait this much longer
 APP_JOB = "sergas-app"
+
+# Real servers and real waits: minutes, not the fast loop.
+pytestmark = pytest.mark.slow
 
 
 def production_receivers(live: LiveStack, severity: str) -> set[str]:

@@ -39,8 +39,10 @@ def worker(fd: int) -> None:
 
 
 def master(port: int, metrics_port: int, workers: int) -> None:
-    # The runtime, not sergas_metrics: the master records nothing itself.
-    from sergas_observability.instrumentation import child_exit, clear_multiprocess_dir, start_metrics_server
+    # As gunicorn.conf.py does in the README: the module is all an application has. Importing it
+    # creates its instruments in the master too; clearing the directory afterwards (on_starting)
+    # removes their files, so the master adds nothing to the exposition.
+    from sergas_metrics import child_exit, clear_multiprocess_dir, start_metrics_server
 
     clear_multiprocess_dir()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
