@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import keyword
-import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -30,7 +29,6 @@ from typing import Any
 
 import jinja2
 
-from ..instrumentation import instruments as _instruments
 from ..instrumentation.instruments import OVERFLOW_VALUE
 from ..model import Definition, Metric, MetricKind, Stack
 from ..output import HEADER
@@ -83,8 +81,8 @@ _METHOD_NAMES = frozenset({"self", "amount", "value", "Exception"})
 
 
 def module_name(stack: Stack) -> str:
-    """The import name of the generated module: '<stack name>_metrics'."""
-    return re.sub(r"\W", "_", stack.name.lower()) + "_metrics"
+    """The import name of the generated module: '<stack name>_metrics' (named by the Stack)."""
+    return stack.module_name
 
 
 def distribution_name(stack: Stack) -> str:
@@ -94,7 +92,7 @@ def distribution_name(stack: Stack) -> str:
 
 def runtime_prefix(stack: Stack) -> str:
     """The prefix of the runtime's own series in this stack's application: '<stack>_instrumentation_'."""
-    return module_name(stack).removesuffix("_metrics") + "_instrumentation_"
+    return stack.runtime_prefix
 
 
 def runtime_series(stack: Stack) -> dict[str, tuple[str, ...]]:
@@ -102,7 +100,7 @@ def runtime_series(stack: Stack) -> dict[str, tuple[str, ...]]:
     with their labels: counters `<stack>_instrumentation_label_overflow_total{metric,label}` and
     `<stack>_instrumentation_errors_total{metric}` (`metric` is an application metric's name,
     `label` one of its label names)."""
-    return _instruments.runtime_series(runtime_prefix(stack))
+    return stack.runtime_series()
 
 
 def compile(stack: Stack) -> dict[str, Any]:

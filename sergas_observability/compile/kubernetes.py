@@ -42,7 +42,7 @@ from typing import Any
 
 from ..model import BlackboxProbe, Environment, ScrapeJob, Stack
 from ..output import render
-from . import alertmanager, exporters, grafana
+from . import alertmanager, exporters
 from .packaging import rule_files
 
 API_V1 = "monitoring.coreos.com/v1"

@@ -77,10 +77,8 @@ class Catalog:
                     name, "builtin", frozenset(labels) | job_labels, {"job": job_names}, jobs=all_jobs
                 )
         # The instrumentation runtime's own counters, exposed by the application's scrape.
-        from ..compile.instrumentation import runtime_series
-
         app_jobs = tuple(job for job in stack.scrape_jobs if job.exporter == "app")
-        for name, labels in runtime_series(stack).items():
+        for name, labels in stack.runtime_series().items():
             self.series[name] = Series(name, "counter", frozenset(labels) | SCRAPE_LABELS | job_labels,
                                        {"job": frozenset(j.name for j in app_jobs)}, jobs=app_jobs)
         # Batch runs push their reports under job="<batch job>"; the Pushgateway's scrape keeps that label.

@@ -115,9 +115,9 @@ def check_routing(stack: Stack, emit: Emit) -> None:
 def check_environments(stack: Stack, emit: Emit) -> None:
     """Every environment sets the environment label; every environment a job, a probe or a platform block names exists."""
     label = stack.environment_label
-    for env in valid(stack.environments):
-        if label not in env.external_labels:
-            emit(finding("stack/unknown-reference", env, "external_labels",
+    for environment in valid(stack.environments):
+        if label not in environment.external_labels:
+            emit(finding("stack/unknown-reference", environment, "external_labels",
                          f"external_labels must set '{label}' so every series and alert says where it comes from"))
     for metric in valid(stack.app_metrics):
         if label in metric.label_names:

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import field_validator
 
 from .base import Definition, after_check
-from .metrics import Metric
+from .metrics import Label, Metric, MetricKind
 
 _COLUMN_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 EXPORTER = "postgres_exporter"
@@ -70,7 +70,8 @@ class PostgresQuery(Definition):
     def metrics(self) -> tuple[Metric, ...]:
         """The catalog entries this query yields (add them to the Stack's metrics)."""
         return tuple(
-            Metric(name=f"{self.namespace}_{v.column}", kind=v.kind, help=v.help, labels=self.labels + ("server",), exporter=EXPORTER)
+            Metric(name=f"{self.namespace}_{v.column}", kind=MetricKind(v.kind), help=v.help,
+                   labels=tuple(Label(name=label) for label in self.labels + ("server",)), exporter=EXPORTER)
             for v in self.values
         )
 

@@ -111,7 +111,7 @@ class Metric(Definition):
 
     @after_check
     def _conventions(self) -> "Metric":
-        name, kind = self.name, self.kind
+        kind = self.kind
         names = [label.name for label in self.labels]
         if len(set(names)) != len(names):
             raise self.fail("labels", "labels repeat")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import PrivateAttr
 
+from ..instrumentation.instruments import runtime_series as _runtime_series
 from .alerts import Alert, RecordingRule
 from .batch import BATCH_SERIES, BatchJob, batch_alerts
 from .exporters import PostgresQuery
@@ -80,6 +82,20 @@ class Stack(Definition):
             object.__setattr__(self, "grafana_folder", self.name)
         return self
 
+    @property
+    def module_name(self) -> str:
+        """The import name of the generated metrics module: '<stack name>_metrics'."""
+        return re.sub(r"\W", "_", self.name.lower()) + "_metrics"
+
+    @property
+    def runtime_prefix(self) -> str:
+        """The prefix of the instrumentation runtime's own series in this stack's application."""
+        return self.module_name.removesuffix("_metrics") + "_instrumentation_"
+
+    def runtime_series(self) -> dict[str, tuple[str, ...]]:
+        """The runtime's own counters (label overflow, errors) in this stack's application, with their labels."""
+        return _runtime_series(self.runtime_prefix)
+
     def rule_group(self, definition: Any) -> str:
         """The rule group an alert or recording rule goes to: its own, else `<stack>-alerts` / `<stack>-recording`."""
         if definition.group:
@@ -104,9 +120,7 @@ class Stack(Definition):
         if self.batch_jobs:  # what batch runs report through the pushgateway
             known.update(BATCH_SERIES)
         # The instrumentation runtime's own series (label overflow, errors), for alerts on them.
-        from ..compile.instrumentation import runtime_series
-
-        known.update({name: labels + ("job", "instance") for name, labels in runtime_series(self).items()})
+        known.update({name: labels + ("job", "instance") for name, labels in self.runtime_series().items()})
         return known
 
     @property
