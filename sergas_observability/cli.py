@@ -127,16 +127,21 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
     Settings come from the flags, else [tool.sergas-obs] in pyproject.toml."""
     settings = _settings(definitions, out_dir, outputs)
     stack = _validated(settings)
+    from .changes import summary
     from .compile import compile_stack
-    from .output import UnsafeOutput, command_header, diff_tree, render_all, write_tree
+    from .output import UnsafeOutput, command_header, diff_tree, read_tree, render_all, write_tree
 
     with _stage("compile"):
         files = render_all(compile_stack(stack, settings.outputs), command_header(settings.definitions))
     shown = settings.out_shown
+    with _stage("change summary"):  # what a reviewer wants to know before the diff
+        before = read_tree(settings.out)
+        changes = summary(before, files) if before else []  # a first write has nothing to compare with
     if check:
         with _stage("drift check"):
             diff = diff_tree(files, settings.out)
         if diff:
+            click.echo("".join(f"changes: {line}\n" for line in changes), nl=False)
             click.echo(diff, nl=False)
             again = " ".join(["sergas-obs generate", *_given(definitions, out_dir, outputs)])
             _fail(f"{shown}/ is out of date: run `{again}` and commit the result.", EXIT_INVALID)
@@ -147,7 +152,9 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
             write_tree(files, settings.out, protected=_protected(settings))
         except UnsafeOutput as exc:
             _fail(f"error: {exc}", EXIT_DEFINITIONS)
-    click.echo(f"wrote {len(files)} files to {shown}/")
+    click.echo(f"wrote {len(files)} files to {shown}/" + (" (no change)" if before and not changes else ""))
+    for line in changes:
+        click.echo(f"  {line}")
 
 
 def _given(definitions: str | None, out_dir: Path | None, outputs: tuple[str, ...]) -> list[str]:

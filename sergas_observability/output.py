@@ -81,7 +81,9 @@ _NoAliasDumper.add_representer(str, _str_representer)
 
 
 def dump_yaml(document: Any) -> str:
-    return yaml.dump(document, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=120)
+    # No width: PyYAML would re-fold a long expression or description at some
+    # column, mid-expression, and one edit would show as several changed lines.
+    return yaml.dump(document, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
 
 
 def _with_header(node: Any, header: str) -> Any:
