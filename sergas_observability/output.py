@@ -114,7 +114,9 @@ def render(path: str, document: Any, header: str = HEADER) -> str:
         return f"# {header}\n" + dump_yaml(document)
     if path.endswith(".json"):
         # JSON has no comments; Grafana dashboards carry the notice in their description.
-        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        # In the compiler's key order (deterministic: it builds every dict the same way;
+        # dashboards put what a reviewer reads first).
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if not isinstance(document, str):
         raise TypeError(f"{path}: a document for this file type must be text")
     return document

@@ -242,7 +242,7 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
     ("SLI that counts no good event", [("""bad='demo_requests_total{status="500"}'""", 'bad="demo_requests_total"')],
      [("availability = ", "SLO 'availability' field 'sli': cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")], ["stack/untestable"]),
     ("dashboard too large for a ConfigMap", [('title="Demo overview", uid="demo-overview"', 'title="Demo overview", description="x" * 1_100_000, uid="demo-overview"')],
-     [("board = ", "Dashboard 'demo-overview' field 'rows': dashboard 'demo-overview' is 1105884 bytes of JSON, more than a ConfigMap holds (1048576)")], ["stack/too-large"]),
+     [("board = ", "Dashboard 'demo-overview' field 'rows': dashboard 'demo-overview' is 1105898 bytes of JSON, more than a ConfigMap holds (1048576)")], ["stack/too-large"]),
     # -- silent failures --------------------------------------------------------------------------
     ("environment nobody scrapes", add('dr = Environment(name="dr", external_labels={"env": "dr"}, alertmanagers=("alertmanager:9093",))', "environments", "dr"),
      [("dr = ", "Environment 'dr' field 'name': no scrape job or probe targets environment 'dr': its Prometheus would scrape nothing and every alert there stays silent")], ["config/unscraped-environment"]),

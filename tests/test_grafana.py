@@ -280,3 +280,25 @@ def test_undeclared_metric_in_a_panel_is_rejected(stack):
     )
     with pytest.raises(DefinitionError, match="sergas_nope_total"):
         ensure_valid(type(stack)(**{**dict(stack), "dashboards": stack.dashboards + (bad,)}))
+
+
+def test_panel_ids_stay_with_their_panels_and_keys_read_in_review_order(stack):
+    """Inserting a panel changes no other panel's id (bookmarked viewPanel links hold)."""
+    board = stack.dashboards[0]
+    before = {p["title"]: p["id"] for p in grafana.dashboard_json(board)["panels"]}
+    extra = Panel(title="Inserted first", queries=('up{job="sergas-app"}',), unit="none")
+    rows = (board.rows[0].model_copy(update={"panels": (extra,) + board.rows[0].panels}),) + board.rows[1:]
+    after_doc = grafana.dashboard_json(board.model_copy(update={"rows": rows}))
+    after = {p["title"]: p["id"] for p in after_doc["panels"]}
+    assert {t: after[t] for t in before} == before
+    assert len(set(after.values())) == len(after)  # still unique
+    first = next(p for p in after_doc["panels"] if p["type"] != "row")
+    assert list(first)[:6] == ["type", "title", "id", "gridPos", "datasource", "targets"]
+    assert list(after_doc)[:4] == ["title", "uid", "description", "tags"] and list(after_doc)[-1] == "panels"
+
+
+def test_panel_ids_resolve_collisions_deterministically():
+    taken: set[int] = set()
+    first = grafana.panel_id("Errors", taken)
+    assert grafana.panel_id("Errors", taken) != first  # a second claim of one hash gets the next free id
+    assert grafana.panel_id("Errors", set()) == first

@@ -17,6 +17,7 @@ The result is a pure function of the Stack: no clocks, no I/O, stable ids.
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 import grafanalib.core as G
@@ -154,7 +155,33 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
     document["timepicker"] = {}
     document["templating"]["list"] = [_variable(v) for v in document["templating"]["list"]]
     document["panels"] = [_normalise_panel(p, d) for p, d in zip(document["panels"], _definitions(dashboard))]
-    return document
+    return _reviewable(document)
+
+
+# Keys a reviewer reads first, in this order; the rest follow sorted (the writer keeps this order).
+_DASHBOARD_FIRST = ("title", "uid", "description", "tags")
+_PANEL_FIRST = ("type", "title", "id", "gridPos", "datasource", "targets")
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
+def _first(document: dict[str, Any], keys: tuple[str, ...], last: tuple[str, ...] = ()) -> dict[str, Any]:
+    rest = sorted(k for k in document if k not in keys and k not in last)
+    return {k: _sorted(document[k]) for k in (*keys, *rest, *last) if k in document}
+
+
+def _reviewable(document: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard in a reviewer's order: what it is first, each panel's type, title, id,
+    place and queries before its styling, the panels last."""
+    ordered = _first(document, _DASHBOARD_FIRST, last=("panels",))
+    ordered["panels"] = [_first(panel, _PANEL_FIRST) for panel in document["panels"]]
+    return ordered
 
 
 def _datasource_variable() -> G.Template:
@@ -184,19 +211,31 @@ def _definitions(dashboard: Dashboard) -> list[Panel | None]:
     return out
 
 
+def panel_id(title: str, taken: set[int]) -> int:
+    """A panel's id from its title, so it stays with the panel when others are
+    inserted or moved (bookmarked `viewPanel` links keep working). Titles are
+    unique within a dashboard; on the rare hash collision the next free id."""
+    number = zlib.crc32(title.encode()) % 999_983 + 1
+    while number in taken:
+        number = number % 999_983 + 1
+    taken.add(number)
+    return number
+
+
 def _layout(dashboard: Dashboard) -> list[Any]:
-    """Rows and their panels, left to right and wrapping at 24 columns; ids count up from 1."""
+    """Rows and their panels, left to right and wrapping at 24 columns; ids follow the titles."""
     panels: list[Any] = []
     y = 0
-    next_id = iter(range(1, 10_000))
+    taken: set[int] = set()
     for row in dashboard.rows:
-        panels.append(G.RowPanel(title=row.title, id=next(next_id), gridPos=G.GridPos(h=ROW_HEIGHT, w=GRID_COLUMNS, x=0, y=y)))
+        panels.append(G.RowPanel(title=row.title, id=panel_id(f"row: {row.title}", taken),
+                                 gridPos=G.GridPos(h=ROW_HEIGHT, w=GRID_COLUMNS, x=0, y=y)))
         y += ROW_HEIGHT
         x, line_height = 0, 0
         for panel in row.panels:
             if x + panel.width > GRID_COLUMNS:
                 x, y, line_height = 0, y + line_height, 0
-            panels.append(_panel(panel, next(next_id), G.GridPos(h=panel.height, w=panel.width, x=x, y=y)))
+            panels.append(_panel(panel, panel_id(panel.title, taken), G.GridPos(h=panel.height, w=panel.width, x=x, y=y)))
             x += panel.width
             line_height = max(line_height, panel.height)
         y += line_height
