@@ -22,3 +22,19 @@ def test_another_stacks_prefix_is_not_known():
     lines = [f.one_line() for f in validate(stack(alerts=(wrong,))).errors]
     assert any("metric 'sergas_instrumentation_label_overflow_total' is not declared" in line
                and "did you mean 'lint_test_instrumentation_label_overflow_total'" in line for line in lines), lines
+
+
+def test_the_metrics_port_comes_from_the_app_targets(stack):
+    from lint_stacks import JOBS
+
+    assert stack.metrics_port_in_targets == 9090  # Sergas's app targets all name :9090
+    small = __import__("lint_stacks").stack
+    assert small().metrics_port_in_targets == 9090  # app:9090
+    two = JOBS[0].model_copy(update={"targets": {"development": ("a:9090", "b:8081")}})
+    assert small(scrape_jobs=(two,) + JOBS[1:]).metrics_port_in_targets == 8000  # no single port: the convention
+    assert small(metrics_port=9464).metrics_port_in_targets == 9464
+
+
+def test_the_generated_module_serves_on_that_port(tree):
+    text = (tree / "python/sergas_metrics/__init__.py").read_text()
+    assert "METRICS_PORT = 9090" in text and "def start_metrics_server(port: int = METRICS_PORT" in text

@@ -140,7 +140,7 @@ def render_module(stack: Stack) -> str:
     contexts = [_metric_context(metric, alias_of) for metric in metrics]
     names = {alias["name"] for alias in aliases}
     example = next((c for c in contexts if c["labels"]), contexts[0] if contexts else None)
-    exports = sorted(RUNTIME_EXPORTS + ("INSTRUMENTS", "RUNTIME_PREFIX") + tuple(names) + tuple(c["attr"] for c in contexts))
+    exports = sorted(RUNTIME_EXPORTS + ("INSTRUMENTS", "METRICS_PORT", "RUNTIME_PREFIX") + tuple(names) + tuple(c["attr"] for c in contexts))
     series = list(runtime_series(stack))
     return _template("metrics_module.py.j2").render(
         header=HEADER,
@@ -149,6 +149,7 @@ def render_module(stack: Stack) -> str:
         distribution=distribution_name(stack),
         overflow=OVERFLOW_VALUE,
         runtime_prefix=runtime_prefix(stack),
+        metrics_port=stack.metrics_port_in_targets,
         overflow_series=series[0],
         errors_series=series[1],
         aliases=aliases,

@@ -64,6 +64,8 @@ class Stack(Definition):
     group_by: tuple[str, ...] = ()  # default: alertname, the environment label, service
     inhibit_equal: tuple[str, ...] = ()  # default: the environment label, service
     grafana_url: str = "http://localhost:3000"
+    # The application's metrics port, the generated module's default (0: from its scrape targets).
+    metrics_port: int = 0
     # Severities of SLO pages and tickets, for SLOs that name none.
     slo_page_severity: str = ""
     slo_ticket_severity: str = ""
@@ -86,6 +88,15 @@ class Stack(Definition):
     def module_name(self) -> str:
         """The import name of the generated metrics module: '<stack name>_metrics'."""
         return re.sub(r"\W", "_", self.name.lower()) + "_metrics"
+
+    @property
+    def metrics_port_in_targets(self) -> int:
+        """The port the application serves /metrics on: `metrics_port`, else the one port
+        every target of its scrape jobs names, else 8000 (prometheus_client's examples)."""
+        if self.metrics_port:
+            return self.metrics_port
+        ports = {a.rsplit(":", 1)[-1] for j in self.scrape_jobs if j.exporter == "app" for t in j.targets.values() for a in t}
+        return int(ports.pop()) if len(ports) == 1 and next(iter(ports)).isdigit() else 8000
 
     @property
     def runtime_prefix(self) -> str:

@@ -21,7 +21,7 @@ its copy of the runtime, `sergas_metrics._runtime`, only.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from ._runtime import (
     OVERFLOW_VALUE,
@@ -37,10 +37,19 @@ from ._runtime import (
     mark_process_dead,
     metrics_app,
     report_batch_run,
-    start_metrics_server,
     track,
 )
+from ._runtime import start_metrics_server as _start_metrics_server
 from ._runtime import instruments as _runtime
+
+METRICS_PORT = 9090
+"""The port Prometheus scrapes this application on (its scrape jobs' targets)."""
+
+
+def start_metrics_server(port: int = METRICS_PORT, addr: str = "0.0.0.0") -> Any:
+    """Serve /metrics on its own port (default: METRICS_PORT) from a background thread; returns the server."""
+    return _start_metrics_server(port, addr)
+
 
 RUNTIME_PREFIX = "sergas_instrumentation_"
 """The prefix of the runtime's own series in this application (sergas_instrumentation_label_overflow_total, sergas_instrumentation_errors_total)."""
@@ -1005,6 +1014,7 @@ __all__ = [
     "ErrorType",
     "FromTier",
     "INSTRUMENTS",
+    "METRICS_PORT",
     "Method",
     "MetricsMiddleware",
     "OVERFLOW_VALUE",

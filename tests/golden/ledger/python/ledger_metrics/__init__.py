@@ -21,7 +21,7 @@ its copy of the runtime, `ledger_metrics._runtime`, only.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from ._runtime import (
     OVERFLOW_VALUE,
@@ -37,10 +37,19 @@ from ._runtime import (
     mark_process_dead,
     metrics_app,
     report_batch_run,
-    start_metrics_server,
     track,
 )
+from ._runtime import start_metrics_server as _start_metrics_server
 from ._runtime import instruments as _runtime
+
+METRICS_PORT = 7070
+"""The port Prometheus scrapes this application on (its scrape jobs' targets)."""
+
+
+def start_metrics_server(port: int = METRICS_PORT, addr: str = "0.0.0.0") -> Any:
+    """Serve /metrics on its own port (default: METRICS_PORT) from a background thread; returns the server."""
+    return _start_metrics_server(port, addr)
+
 
 RUNTIME_PREFIX = "ledger_instrumentation_"
 """The prefix of the runtime's own series in this application (ledger_instrumentation_label_overflow_total, ledger_instrumentation_errors_total)."""
@@ -79,6 +88,7 @@ INSTRUMENTS: tuple[_runtime.Instrument, ...] = (
 
 __all__ = [
     "INSTRUMENTS",
+    "METRICS_PORT",
     "MetricsMiddleware",
     "OVERFLOW_VALUE",
     "RUNTIME_PREFIX",
