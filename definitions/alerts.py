@@ -1,4 +1,4 @@
-"""The eleven alerts of seed section 4.3, each with a scenario that proves it.
+"""The eleven alerts of seed section 4.3 (and three the real exporters called for), each with a scenario that proves it.
 
 Thresholds come from the seed. Every alert carries a `test`: input series
 where it must fire (with the labels and value its expression returns) and
