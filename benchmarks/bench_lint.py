@@ -54,13 +54,16 @@ def scaled(stack: Stack, alert_copies: int, dashboard_copies: int) -> Stack:
         for alert in stack.alerts
     )
     dashboards = tuple(
-        dashboard.model_copy(update={"uid": f"{dashboard.uid[:34]}-c{i}" if i else dashboard.uid})
+        dashboard.model_copy(update={"uid": f"{dashboard.uid[:34]}-c{i}", "file": f"c{i}_{dashboard.file_name}"} if i else {})
         for i in range(dashboard_copies)
         for dashboard in stack.dashboards
     )
-    # model_copy skips validation: the copies are valid by construction, and the
-    # lint, not Stack construction, is what is measured.
-    return stack.model_copy(update={"alerts": alerts, "dashboards": dashboards})
+    # model_copy skips construction; the lint's own validation pass must find the
+    # copies clean, else it would skip the analysis and measure nothing.
+    grown = stack.model_copy(update={"alerts": alerts, "dashboards": dashboards})
+    errors = lint_stack(grown, promtool=False).errors
+    assert not errors, errors[0].one_line()
+    return grown
 
 
 def main() -> None:
