@@ -81,7 +81,12 @@ def http_json(url: str, method: str = "GET", timeout: float = 5.0) -> Any:
 
 @dataclass
 class Process:
-    """A child server process, its port and log."""
+    """A child server process, its port and log.
+
+    Ready when `ready_path` answers 200, or when `probe` returns true (for a
+    server that speaks no HTTP). `stop_signal` ends it: PostgreSQL's SIGTERM is
+    a smart shutdown that waits for every client, its SIGINT a fast one.
+    """
 
     name: str
     argv: list[str]
@@ -89,12 +94,14 @@ class Process:
     log: Path
     env: dict[str, str] | None = None
     popen: subprocess.Popen[bytes] | None = None
+    probe: Callable[[], bool] | None = None
+    stop_signal: int = signal.SIGTERM
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self, ready_path: str, timeout: float = 20.0) -> "Process":
+    def start(self, ready_path: str = "/metrics", timeout: float = 20.0) -> "Process":
         log = self.log.open("ab")
         self.popen = subprocess.Popen(
             self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -105,6 +112,8 @@ class Process:
         def ready() -> bool:
             if self.popen is not None and self.popen.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.popen.returncode} at start:\n{self.log_tail()}")
+            if self.probe is not None:
+                return self.probe()
             with urllib.request.urlopen(self.url + ready_path, timeout=2) as response:
                 return response.status == 200
 
@@ -119,7 +128,7 @@ class Process:
         popen, self.popen = self.popen, None
         if popen is None or popen.poll() is not None:
             return
-        popen.terminate()
+        popen.send_signal(self.stop_signal)
         try:
             popen.wait(timeout=10)
         except subprocess.TimeoutExpired:

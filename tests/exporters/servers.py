@@ -21,12 +21,12 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e.servers import HOST, Process, Timeout, _die_with_parent, free_port, wait_for
+from e2e.servers import HOST, Process, _die_with_parent, free_port
 
 # What `make tools` installs; a missing binary fails a test with this line.
 APT_PACKAGES = (
@@ -58,51 +58,8 @@ def require_all() -> None:
 # --- processes ------------------------------------------------------------------
 
 
-@dataclass
-class Server(Process):
-    """A Process whose readiness is any probe (not only an HTTP path) and whose stop signal can differ.
-
-    PostgreSQL's SIGTERM is a *smart* shutdown that waits for every client to
-    leave; a database going down under its clients is SIGINT (fast shutdown).
-    """
-
-    probe: Callable[[], bool] | None = None
-    stop_signal: int = signal.SIGTERM
-
-    def start(self, ready_path: str = "/metrics", timeout: float = 20.0) -> "Server":
-        if self.probe is None:
-            super().start(ready_path, timeout)
-            return self
-        log = self.log.open("ab")
-        self.popen = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env, preexec_fn=_die_with_parent,
-        )
-        log.close()
-        probe = self.probe
-
-        def ready() -> bool:
-            if self.popen is not None and self.popen.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.popen.returncode} at start:\n{self.log_tail()}")
-            return probe()
-
-        try:
-            wait_for(f"{self.name} to be ready on {HOST}:{self.port}", ready, timeout)
-        except Timeout as exc:
-            self.stop()
-            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
-        return self
-
-    def stop(self) -> None:
-        popen, self.popen = self.popen, None
-        if popen is None or popen.poll() is not None:
-            return
-        popen.send_signal(self.stop_signal)
-        try:
-            popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait(timeout=10)
+# A server of the rig: e2e's Process (an HTTP or a `probe` readiness, a chosen stop signal).
+Server = Process
 
 
 def stop_all(processes: Iterable[subprocess.Popen[Any]]) -> None:
