@@ -85,7 +85,7 @@ def _validated(settings: Any, *, lint: bool = False, promtool: bool = False) -> 
     with _stage("loading the definitions"):
         stack, errors = load(settings.definitions, settings.root)
     with _stage("validation"):
-        report = lint_stack(stack, promtool=promtool, load_errors=errors) if stack is not None else lint_stack(None, load_errors=errors)  # type: ignore[arg-type]
+        report = lint_stack(stack, promtool=promtool, load_errors=errors)
     missing = f"no definitions module '{settings.definitions}'"
     note = next((f"note: the module name '{settings.definitions}' came from {settings.definitions_from}"
                  for e in errors if e.message.startswith(missing)), None)

@@ -74,7 +74,7 @@ def test_the_runtime_imports_only_itself_prometheus_client_and_the_standard_libr
 def test_the_module_counts_in_the_stacks_runtime_series(stack, exposition):
     import sergas_metrics
 
-    series = instrumentation.runtime_series(stack)
+    series = stack.runtime_series()
     assert series == {
         "sergas_instrumentation_label_overflow_total": ("metric", "label"),
         "sergas_instrumentation_errors_total": ("metric",),

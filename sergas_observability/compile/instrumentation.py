@@ -80,31 +80,13 @@ _KINDS: dict[MetricKind, tuple[str, str, tuple[tuple[str, str, bool, str], ...]]
 _METHOD_NAMES = frozenset({"self", "amount", "value", "Exception"})
 
 
-def module_name(stack: Stack) -> str:
-    """The import name of the generated module: '<stack name>_metrics' (named by the Stack)."""
-    return stack.module_name
-
-
 def distribution_name(stack: Stack) -> str:
     """The name the module is installed under (pip, pyproject.toml): '<stack name>-metrics'."""
-    return module_name(stack).replace("_", "-")
-
-
-def runtime_prefix(stack: Stack) -> str:
-    """The prefix of the runtime's own series in this stack's application: '<stack>_instrumentation_'."""
-    return stack.runtime_prefix
-
-
-def runtime_series(stack: Stack) -> dict[str, tuple[str, ...]]:
-    """The series the runtime exposes in this stack's application besides the declared metrics,
-    with their labels: counters `<stack>_instrumentation_label_overflow_total{metric,label}` and
-    `<stack>_instrumentation_errors_total{metric}` (`metric` is an application metric's name,
-    `label` one of its label names)."""
-    return stack.runtime_series()
+    return stack.module_name.replace("_", "-")
 
 
 def compile(stack: Stack) -> dict[str, Any]:
-    module = module_name(stack)
+    module = stack.module_name
     documents: dict[str, Any] = {
         "python/pyproject.toml": render_pyproject(stack),
         f"python/{module}/__init__.py": render_module(stack),
@@ -122,7 +104,7 @@ def runtime_file(name: str) -> str:
 
 
 def render_pyproject(stack: Stack) -> str:
-    module = module_name(stack)
+    module = stack.module_name
     return _template("metrics_pyproject.toml.j2").render(
         header=HEADER,
         service=stack.name,
@@ -141,14 +123,14 @@ def render_module(stack: Stack) -> str:
     names = {alias["name"] for alias in aliases}
     example = next((c for c in contexts if c["labels"]), contexts[0] if contexts else None)
     exports = sorted(RUNTIME_EXPORTS + ("INSTRUMENTS", "METRICS_PORT", "RUNTIME_PREFIX") + tuple(names) + tuple(c["attr"] for c in contexts))
-    series = list(runtime_series(stack))
+    series = list(stack.runtime_series())
     return _template("metrics_module.py.j2").render(
         header=HEADER,
         service=stack.name,
-        module=module_name(stack),
+        module=stack.module_name,
         distribution=distribution_name(stack),
         overflow=OVERFLOW_VALUE,
-        runtime_prefix=runtime_prefix(stack),
+        runtime_prefix=stack.runtime_prefix,
         metrics_port=stack.metrics_port_in_targets,
         overflow_series=series[0],
         errors_series=series[1],
@@ -182,7 +164,7 @@ def python_problems(stack: Stack) -> Iterator[tuple[Definition, str, str]]:
         class_name = _metric_context(metric, alias_of)["class_name"]
         if class_name in names:
             yield metric, "name", f"its class name {class_name} collides with a label alias"
-    module = module_name(stack)
+    module = stack.module_name
     if not module.isidentifier():
         yield stack, "name", f"the metrics module would be named '{module}', which is not a Python identifier"
     elif not module.isascii():
@@ -205,13 +187,13 @@ def claimed_names(kind: MetricKind | str, name: str) -> set[str]:
 
 
 def runtime_collisions(stack: Stack) -> Iterator[tuple[Definition, str, str]]:
-    """Declared metrics that take a name of the runtime's own series (`runtime_series`).
+    """Declared metrics that take a name of the runtime's own series (`Stack.runtime_series`).
 
     An application metric clashes when the names it takes in the registry meet
     the runtime's (`claimed_names`: a gauge `<stack>_instrumentation_errors`
     clashes with the counter `..._errors_total`); an exporter's metric when one
     of its series is one of the runtime's (queries could not tell them apart)."""
-    series = runtime_series(stack)
+    series = stack.runtime_series()
     taken = {claim: name for name in series for claim in claimed_names(MetricKind.COUNTER, name)}
     for metric in stack.metrics:
         if metric.exporter is None:

@@ -81,7 +81,7 @@ def validate(
 
 
 def lint_stack(
-    stack: Stack, *, promtool: bool = True, documents: dict[str, Any] | None = None,
+    stack: Stack | None, *, promtool: bool = True, documents: dict[str, Any] | None = None,
     load_errors: Sequence[DefinitionError] = (),
 ) -> Report:
     """The validation pass plus, with `promtool`, the passes that run promtool and amtool.

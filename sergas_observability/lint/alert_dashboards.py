@@ -7,7 +7,7 @@ expression sends them to graphs of something else. So: every alert with a
 ones) needs at least one panel on that dashboard whose queries read at least
 one metric name the alert's expression reads.
 
-Names are compared, not selectors: a panel on `up{job="sergas-app"}` counts
+Names are compared, not selectors: a panel on `up{job="app"}` counts
 for an alert on `up{job="postgres-exporter"}`. Recording rules count both
 ways, transitively: a series a rule records stands for the metrics of the
 rule's expression, so an alert on a recorded series is shown by a panel

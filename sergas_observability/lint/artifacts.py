@@ -11,19 +11,17 @@ of how it is derived left where it lives (the compiler modules).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ..compile import compose, instrumentation, kubernetes, rule_tests, slo, slo_tests
-from ..compile.rules import ALERTS_FILE, RECORDING_FILE
 from ..compile.slo_dashboard import service_dashboard
 from ..model import BlackboxProbe, Definition, ScrapeJob, Stack
 from ..model.base import did_you_mean
 from ..output import render
-from .findings import Finding, finding
-from .references import valid
+from .findings import finding
+from .references import Emit, valid
 
-Emit = Callable[[Finding], None]
 # A Kubernetes object name is a DNS subdomain.
 _K8S_NAME_LIMIT = 253
 
@@ -58,12 +56,8 @@ def check_alert_names(stack: Stack, emit: Emit) -> None:
 
 def check_rule_files(stack: Stack, emit: Emit) -> None:
     """One rule file and one test file per SLO, none shared with another."""
-    claims = [(slo.rules_file(s), s, "name", f"SLO '{s.key}'") for s in _slos(stack)]
-    taken = {ALERTS_FILE: "the alert rules", RECORDING_FILE: "the recording rules"}
-    for path, definition, field, description in claims:
-        if path in taken:
-            emit(finding("stack/name-collision", definition, field, f"{description} would write {path}, the file of {taken[path]}"))
-    _claims(emit, claims, "file")
+    # (SLO files are slo-*.yml: they cannot take alerts.yml or recording.yml.)
+    _claims(emit, [(slo.rules_file(s), s, "name", f"SLO '{s.key}'") for s in _slos(stack)], "file")
 
 
 def check_rule_groups(stack: Stack, emit: Emit) -> None:

@@ -55,7 +55,7 @@ def _strings(node: Any, prefix: str) -> Iterator[tuple[str, str]]:
 def check_notification_templates(stack: Stack, documents: dict[str, Any], emit: Callable[[Finding], None]) -> None:
     templates = notification_templates(stack, documents)
     pending = list(range(len(templates)))
-    with tempfile.TemporaryDirectory(prefix="sergas-lint-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sergas-obs-lint-") as tmp:
         path = Path(tmp) / "lint.tmpl"
         while pending:
             lines: list[int] = []  # first line of each definition in the file

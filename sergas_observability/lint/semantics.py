@@ -10,19 +10,17 @@ warnings where it is likely.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from ..compile import compose
 from ..model import Definition, EmailReceiver, Stack, duration_seconds
 from ..model.base import did_you_mean
+from ..model.platforms import is_dns_label
 from ..model.slo import SLO
-from .findings import Finding, finding
-from .references import valid
-
-Emit = Callable[[Finding], None]
+from .findings import finding
+from .references import Emit, valid
 
 _HOST_PORT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?):(\d{1,5})$")
-_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # A budget that lets fewer bad events than this fire the fastest page is one a
 # single unlucky request can spend.
 _FEWEST_EVENTS_TO_PAGE = 2
@@ -67,10 +65,10 @@ def check_addresses(stack: Stack, emit: Emit) -> None:
 
 def check_names(stack: Stack, emit: Emit) -> None:
     """Stack and environment names become paths, namespaces and label values."""
-    if isinstance(stack.name, str) and not _DNS_LABEL_RE.match(stack.name):
+    if isinstance(stack.name, str) and not is_dns_label(stack.name):
         emit(finding("stack/invalid-name", stack, "name", f"'{stack.name}' must be a DNS label (lower-case letters, digits, '-', at most 63): it names files, namespaces and resources"))
     for env in valid(stack.environments):
-        if not _DNS_LABEL_RE.match(env.name):
+        if not is_dns_label(env.name):
             emit(finding("stack/invalid-name", env, "name", f"'{env.name}' must be a DNS label (lower-case letters, digits, '-', at most 63): it names directories and Kubernetes namespaces"))
         elif not stack.kubernetes.namespaces.get(env.name) and len(f"{stack.name}-{env.name}") > 63:
             emit(finding("stack/invalid-name", env, "name", f"the default namespace '{stack.name}-{env.name}' is longer than 63 characters; set Kubernetes namespaces"))

@@ -8,7 +8,7 @@ the right tool: `promtool check rules` compiles every template of every rule.
 
 All expressions go into ONE temporary rule file (alerts exactly as the rules
 compiler renders them, recording rules, and each dashboard or SLO query as
-a recording rule), so promtool runs once per lint: about 30 ms for Sergas.
+a recording rule), so promtool runs once per lint, however many expressions.
 It also catches the syntax promql-parser accepts and promtool 2.42 rejects.
 """
 
@@ -47,7 +47,7 @@ def check_with_promtool(stack: Stack, sources: list[Source], emit: Callable[[Fin
     if not sources:
         return
     document = {"groups": [{"name": _GROUP, "rules": [_rule_for(stack, s) for s in sources]}]}
-    with tempfile.TemporaryDirectory(prefix="sergas-lint-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sergas-obs-lint-") as tmp:
         path = Path(tmp) / "lint.rules.yml"
         path.write_text(yaml.safe_dump(document, sort_keys=False))
         proc = run("promtool", ["check", "rules", "--lint=none", str(path)])

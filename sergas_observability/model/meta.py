@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..promql import metric_names
 from .alerts import Alert, AlertScenario, AlertTest
 from .base import Definition, Duration, HttpUrl, after_check, duration_seconds, format_duration
 from .slo import camel
@@ -93,8 +94,6 @@ def meta_alerts(stack: Any) -> tuple[Alert, ...]:
 
 def _metrics_read(stack: Any) -> set[str]:
     """Metric names the declared alerts read (family names, for histograms too)."""
-    from ..promql import metric_names
-
     names: set[str] = set()
     for alert in stack.alerts:
         if not alert.invalid:

@@ -31,6 +31,11 @@ def _check_k8s_labels(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def is_dns_label(value: str) -> bool:
+    """A DNS label (RFC 1123): what names namespaces, directories and resources safely."""
+    return bool(_DNS_LABEL_RE.match(value))
+
+
 def _check_dns_label(value: str, what: str) -> str:
     if not _DNS_LABEL_RE.match(value):
         raise ValueError(f"{what} '{value}' must be a DNS label (lower-case letters, digits, '-', at most 63)")
