@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -124,7 +124,7 @@ def validate_tree(stack: "Stack", out_dir: Path, outputs: Iterable[str] = CHECKE
     side (the SLO rule tests dominate); findings keep the order of the checks.
     """
     chosen = set(outputs)
-    checks: list[Callable[[], list[Finding]]] = []
+    checks: list[partial[list[Finding]]] = []
     for env in stack.environments:
         if "prometheus" in chosen:
             checks.append(partial(check_config, out_dir / "prometheus" / env.name / "prometheus.yml"))
@@ -136,5 +136,16 @@ def validate_tree(stack: "Stack", out_dir: Path, outputs: Iterable[str] = CHECKE
             checks.append(partial(check_rules, rule_files))
         for test_file in sorted((out_dir / "prometheus" / "tests").glob("*.yml")):
             checks.append(partial(run_rule_tests, test_file))
+    # Longest first, so the last check to start is a short one (the size of a
+    # test file stands for its cost: each evaluation step is a few lines of it).
+    order = sorted(range(len(checks)), key=lambda i: -_cost(checks[i]))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return [finding for found in pool.map(lambda check: check(), checks) for finding in found]
+        done = dict(zip(order, pool.map(lambda i: checks[i](), order)))
+    return [finding for i in range(len(checks)) for finding in done[i]]
+
+
+def _cost(check: partial[list[Finding]]) -> int:
+    if check.func is run_rule_tests:
+        (path,) = check.args
+        return path.stat().st_size if path.is_file() else 0
+    return 0

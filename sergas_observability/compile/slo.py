@@ -1,16 +1,16 @@
-"""SLO recording rules and burn-rate alerts: 8 rules per SLO.
+"""SLO recording rules and burn-rate alerts.
 
 Per SLO, in a group evaluated every minute:
 
-1. `slo:sli_events:rate5m{event="bad"|"total"}`: the bad and total event
-   rates over 5m, read from the raw series once.
-2. `slo:burn_rate:ratio{window=...}`: error ratio / error budget for every
-   window the tiers use. Windows up to 6h are read from the raw series: they
-   decide how fast a page fires, and a windowed average of the 5m rates would
-   lag a step change by ~2 minutes. Longer windows average the two recorded 5m
-   series instead (sum of bad over sum of total, so traffic-weighted, never a
-   mean of ratios): a few thousand samples of 2 series, whatever the
-   cardinality behind them.
+1. `slo:sli_events:rate5m{event="bad"}` and `{event="total"}`: the bad and
+   total event rates over 5m, read from the raw series once.
+2. `slo:burn_rate:ratio{window=...}`, one rule per window the tiers use:
+   error ratio / error budget. Windows up to 6h are read from the raw series:
+   they decide how fast a page fires, and a windowed average of the 5m rates
+   would lag a step change by ~2 minutes. Longer windows average the two
+   recorded 5m series instead (sum of bad over sum of total, so
+   traffic-weighted, never a mean of ratios): a few thousand samples of 2
+   series, whatever the cardinality behind them.
 3. One alert per tier, each with its own name, so the on-call sees which pair
    fired and the fast page clears on its own. A page also needs the last 5m to
    burn at half its rate or more: it resolves within ~5 minutes of recovery
@@ -30,6 +30,11 @@ error ratio of 0 and a budget of 1, never NaN.
 
 No alert has a `for`: the short window already demands a sustained burn, and
 a `for` would only add its length to every detection time.
+
+Each series is its own rule (one per event, one per window): the same series
+and cost as one `or` of label_replace() branches, but every expression is a
+few short lines a reviewer reads - numerator, denominator, budget - and one
+changed window changes one rule.
 """
 
 from __future__ import annotations
@@ -106,7 +111,7 @@ def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], links: Links) -> 
 
 def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links) -> list[dict[str, Any]]:
     events = SLIEvents(slo, metrics)
-    fast = [events_rule(slo, events), burn_rate_rule(slo, events)]
+    fast = [*events_rules(slo, events), *burn_rate_rules(slo, events)]
     fast.extend(alert_rule(slo, tier, links) for tier in slo.tiers)
     name, period = group_names(slo)
     return [
@@ -187,13 +192,15 @@ def bucket_label(threshold: float, exporter: bool) -> str:
     return go_float(threshold) if exporter else floatToGoString(threshold)
 
 
-def events_rule(slo: SLO, events: SLIEvents) -> dict[str, Any]:
-    bad, total = events.bad(BASE_WINDOW), events.total(BASE_WINDOW)
-    return {
-        "record": EVENTS_RECORD,
-        "expr": f'label_replace({bad}, "event", "bad", "", "")\nor label_replace({total}, "event", "total", "", "")',
-        "labels": {"service": slo.service, "slo": slo.name},
-    }
+def _identity(slo: SLO, **more: str) -> dict[str, str]:
+    return dict(sorted({**more, "service": slo.service, "slo": slo.name}.items()))
+
+
+def events_rules(slo: SLO, events: SLIEvents) -> list[dict[str, Any]]:
+    return [
+        {"record": EVENTS_RECORD, "expr": events.bad(BASE_WINDOW), "labels": _identity(slo, event="bad")},
+        {"record": EVENTS_RECORD, "expr": events.total(BASE_WINDOW), "labels": _identity(slo, event="total")},
+    ]
 
 
 def _recorded(slo: SLO, event: str, window: str | None) -> str:
@@ -201,6 +208,11 @@ def _recorded(slo: SLO, event: str, window: str | None) -> str:
     if window is None:
         return f"(sum({selector}) or vector(0))"
     return f"(sum(avg_over_time({selector}[{window}])) or vector(0))"
+
+
+def _ratio(bad: str, total: str, budget: float) -> str:
+    """bad / total / budget, one operand a line."""
+    return f"{bad}\n/ clamp_min({total}, {TINY_RATE})\n/ {num(budget)}"
 
 
 def burn_rate_expr(slo: SLO, events: SLIEvents, window: str) -> str:
@@ -211,14 +223,14 @@ def burn_rate_expr(slo: SLO, events: SLIEvents, window: str) -> str:
         bad, total = events.bad(window), events.total(window)
     else:
         bad, total = _recorded(slo, "bad", window), _recorded(slo, "total", window)
-    return f"{bad} / clamp_min({total}, {TINY_RATE}) / {num(slo.error_budget)}"
+    return _ratio(bad, total, slo.error_budget)
 
 
-def burn_rate_rule(slo: SLO, events: SLIEvents) -> dict[str, Any]:
-    parts = [
-        f'label_replace({burn_rate_expr(slo, events, window)}, "window", "{window}", "", "")' for window in slo.windows
+def burn_rate_rules(slo: SLO, events: SLIEvents) -> list[dict[str, Any]]:
+    return [
+        {"record": BURN_RATE_RECORD, "expr": burn_rate_expr(slo, events, window), "labels": _identity(slo, window=window)}
+        for window in slo.windows
     ]
-    return {"record": BURN_RATE_RECORD, "expr": "\nor ".join(parts), "labels": {"service": slo.service, "slo": slo.name}}
 
 
 def _burn(slo: SLO, window: str) -> str:
@@ -276,8 +288,8 @@ def budget_remaining_rule(slo: SLO) -> dict[str, Any]:
     bad, total = _recorded(slo, "bad", slo.period), _recorded(slo, "total", slo.period)
     return {
         "record": BUDGET_REMAINING_RECORD,
-        "expr": f"1 - {bad} / clamp_min({total}, {TINY_RATE}) / {num(slo.error_budget)}",
-        "labels": {"service": slo.service, "slo": slo.name},
+        "expr": f"1 - (\n  {_ratio(bad, total, slo.error_budget).replace(chr(10), chr(10) + '  ')}\n)",
+        "labels": _identity(slo),
     }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import field_validator
 
 from .alerts import Alert, AlertScenario, AlertTest
-from .base import Definition, Duration, HttpUrl, after_check, duration_seconds, format_duration
+from .base import Definition, Duration, HttpUrl, after_check, duration_seconds
 from .slo import camel
 from .targets import _check_job_name
 
@@ -109,8 +109,7 @@ def _failing(job: BatchJob, group: str) -> Alert:
 def _stale(job: BatchJob, group: str) -> Alert:
     assert job.max_age is not None
     limit = duration_seconds(job.max_age)
-    minutes = int(limit // 60) + 10
-    at = format_duration((minutes - 2) * 60)
+    margin = min(10 * 60, limit / 2)  # how far from max_age each scenario's last success lies
     return _derived(Alert(
         name=f"{camel(job.name)}Stale",
         expr=f'time() - {LAST_SUCCESS}{{job="{job.name}"}} > {limit:g}',
@@ -119,12 +118,13 @@ def _stale(job: BatchJob, group: str) -> Alert:
         summary=f"{job.name} has not succeeded for longer than {job.max_age}.",
         description=f"{job.description} Its last success was {{{{ $value | humanizeDuration }}}} ago (allowed: {job.max_age}).",
         test=AlertTest(
-            # Succeeded once at the start, then stopped reporting (promtool's clock starts at 0).
-            firing=AlertScenario(series={_series(LAST_SUCCESS, job): f"0x{minutes}"}, labels={"job": job.name},
-                                 value=(minutes - 2) * 60),
-            # Succeeds every minute.
-            quiet=AlertScenario(series={_series(LAST_SUCCESS, job): f"0+60x{minutes}"}),
-            at=at,
+            # promtool's clock starts at 0, so a success before the test has a negative
+            # timestamp: no need to replay max_age of minutes. At 5m the age is
+            # max_age + 15m (firing) or max_age - 5m (quiet): the threshold itself is proven.
+            firing=AlertScenario(series={_series(LAST_SUCCESS, job): f"{-(limit + margin):g}x10"}, labels={"job": job.name},
+                                 value=limit + margin + 5 * 60),
+            quiet=AlertScenario(series={_series(LAST_SUCCESS, job): f"{-(limit - margin):g}x10"}),
+            at="5m",
         ),
         **_common(job, group),
     ), job)

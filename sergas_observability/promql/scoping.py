@@ -14,6 +14,7 @@ parentheses as ParenExpr nodes, so no precedence rules are needed here.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -30,19 +31,37 @@ _MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~"
 WIDTH = 100
 
 
+# Where the added matchers go while an expression is laid out: each expression
+# is parsed and printed once, then filled in for every environment.
+_SLOT = "\x00"
+
+
 def scope(expr: str, labels: Mapping[str, str]) -> str:
     """`expr` with `label="value"` added to every vector selector."""
-    extra = "".join(f",{name}={_quote(value)}" for name, value in sorted(labels.items()))
-    return _layout(parse(expr), extra)
+    if not labels:
+        return _layout(parse(expr), "")
+    matchers = ",".join(f"{name}={_quote(value)}" for name, value in sorted(labels.items()))
+    return _template(expr).replace(_SLOT, matchers)
+
+
+@functools.lru_cache(maxsize=65536)
+def _template(expr: str) -> str:
+    return _layout(parse(expr), _SLOT)
 
 
 def _layout(node: P.Expr, extra: str) -> str:
     # `a or b or c` parses as ((a or b) or c): walk down the left spine, one
     # operand per line, so a long rule reads (and diffs) like the original.
+    # A long parenthesised right operand (`1 - (...)`) is laid out inside its
+    # parentheses, indented.
     text = _print(node, extra)
     if len(text) <= WIDTH or not isinstance(node, P.BinaryExpr):
         return text
-    return f"{_layout(node.lhs, extra)}\n{_operator(node)} {_print(node.rhs, extra)}"
+    left, right = _layout(node.lhs, extra), _print(node.rhs, extra)
+    if isinstance(node.rhs, P.ParenExpr) and len(right) > WIDTH:
+        inner = _layout(node.rhs.expr, extra).replace("\n", "\n  ")
+        return f"{left}\n{_operator(node)} (\n  {inner}\n)" if "\n" in left else f"{left} {_operator(node)} (\n  {inner}\n)"
+    return f"{left}\n{_operator(node)} {right}"
 
 
 def _operator(node: P.BinaryExpr) -> str:
@@ -95,7 +114,7 @@ def _selector(node: P.VectorSelector, extra: str) -> str:
     if node.matchers.or_matchers:
         raise ValueError("`or` inside a selector is not supported by the Prometheus versions targeted")
     parts = [f"{m.name}{_MATCH_OPS[str(m.op)]}{_quote(m.value)}" for m in node.matchers.matchers]
-    body = (",".join(parts) + extra).lstrip(",")
+    body = ",".join(parts + ([extra] if extra else []))
     if node.name and not body:
         return node.name
     return f"{node.name or ''}{{{body}}}"
