@@ -273,6 +273,8 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
      [("availability = ", "SLO 'availability' field 'objective': objective 0.995 is a percentage: this SLO allows 99.005 % errors; write 99.5 for 99.5 %")], ["slo/objective-ratio"]),
     ("objective leaves no budget", [("objective=99.5", "objective=99.99999999999")],
      [("availability = ", "SLO 'availability' field 'objective': objective 99.99999999999 leaves no error budget (a budget of 0 pages on every failed event)")], ["slo/no-budget"]),
+    ("tier a total outage cannot fire", [("objective=99.5", "objective=90")],
+     [("availability = ", "SLO 'availability' field 'tiers': the 1h/5m page fires only when more than 144 % of the events fail (burn rate 14.4 x a budget of 10 %): not even a total outage fires it; lower its burn rate or raise the objective [slo/tier-unreachable]")], ["slo/tier-unreachable"]),
     ("SLO over a gauge", [('total="demo_requests_total")', 'total="demo_queue_depth")')],
      [("availability = ", "SLO 'availability' field 'sli.total': 'demo_queue_depth' is a gauge: the SLO counts events with rate(), which needs a counter [promql/rate-on-non-counter]")], ["promql/rate-on-non-counter"]),
 ]

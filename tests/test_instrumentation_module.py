@@ -287,3 +287,24 @@ def test_labels_the_rules_and_dashboards_group_by_are_exposed(stack, exposition)
         if label not in added and not any(label in labels for name in names for labels in exposed.get(name, ()))
     ]
     assert problems == []
+
+
+def test_importing_it_loads_only_what_the_instruments_need_and_the_rest_on_first_use():
+    code = (
+        "import sys, sergas_metrics as m\n"
+        "mods = ('logging', 'contextvars', 'prometheus_client.multiprocess') + tuple("
+        "'sergas_metrics._runtime.' + name for name in ('asgi', 'batch', 'exposition', 'tracking'))\n"
+        "print(sorted(name for name in mods if name in sys.modules))\n"
+        "print(m.track.__module__, m.MetricsMiddleware.__module__, m.batch_run.__module__, m.metrics_app.__module__)\n"
+        "print(m.UNMATCHED_ROUTE, all(hasattr(m, name) for name in m.__all__), set(m.__all__) <= set(dir(m)))\n"
+        "namespace = {}\nexec('from sergas_metrics import *', namespace)\nprint(sorted(set(namespace) - {'__builtins__'}) == sorted(m.__all__))\n"
+        "try:\n    m.no_such_name\nexcept AttributeError as exc:\n    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", timeout=60, check=True)
+    assert proc.stdout.splitlines() == [
+        "[]",  # logging too: the runtime imports it when it first has something to say
+        "sergas_metrics._runtime.tracking sergas_metrics._runtime.asgi sergas_metrics._runtime.batch sergas_metrics._runtime.exposition",
+        "__unmatched__ True True",
+        "True",
+        "module 'sergas_metrics' has no attribute 'no_such_name'",
+    ]

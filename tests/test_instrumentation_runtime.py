@@ -253,3 +253,83 @@ def test_a_genuine_duplicate_still_raises_and_leaves_the_runtime_series_in_place
         Counter("calls_total", "Again.", registry=registry)
     calls._apply("inc", 1, ("zz", "success"))
     assert value(read(registry), "instrumentation_label_overflow_total", metric="calls_total", label="agent") == 1
+
+
+def test_decorator_passes_positional_and_keyword_arguments_through():
+    calls, seconds, registry = tracked_pair()
+
+    @track(calls, seconds, tier="mcp")
+    def call(a, b=2, *rest, c=3, **more):
+        return (a, b, rest, c, more)
+
+    @track(calls, seconds, tier="rest")
+    async def acall(a, b=2, *, c=3):
+        return (a, b, c)
+
+    # with and without keywords: the wrapper passes a call without any on as a plain positional one
+    assert call(1) == (1, 2, (), 3, {})
+    assert call(1, 5, 6, c=7, d=8) == (1, 5, (6,), 7, {"d": 8})
+    assert call(a=0) == (0, 2, (), 3, {})
+    assert asyncio.run(acall(1)) == (1, 2, 3) and asyncio.run(acall(1, c=4)) == (1, 2, 4)
+    found = read(registry)
+    assert value(found, "zoho_calls_total", tier="mcp", outcome="success") == 3
+    assert value(found, "zoho_calls_total", tier="rest", outcome="success") == 2
+    assert value(found, "zoho_call_seconds_count", tier="mcp") == 3
+
+
+def test_tracks_counter_goes_to_the_value_store_only_for_plain_bound_children():
+    import prometheus_client
+
+    calls, seconds, registry = tracked_pair()
+    clean = calls._bind(("mcp", "success"))
+    store = clean._fast_add()
+    assert store == clean._child._value.inc  # prometheus_client's own child: its store, past Counter.inc's checks
+    store(1)
+    assert value(read(registry), "zoho_calls_total", tier="mcp", outcome="success") == 1
+    # a child that overflows must also count the overflow: the guarded method
+    stray = calls._bind(("soap", "success"))
+    assert stray._fast_add() == stray.inc
+
+    class Audited(prometheus_client.Counter):  # a subclass may do more in inc(): left to it
+        pass
+
+    audited = Counter("audited_total", "x", labels=("tier", "outcome"), registry=CollectorRegistry())
+    audited._metric = Audited("audited_total", "x", ("tier", "outcome"), registry=None)
+    audited._children.clear()
+    child = audited._bind(("mcp", "success"))
+    assert child._fast_add() == child._child.inc
+
+
+def test_a_recording_error_on_the_decorators_fast_path_is_counted_not_raised():
+    calls, seconds, registry = tracked_pair()
+    tracker = track(calls, seconds, tier="mcp")
+
+    def broken(_amount):
+        raise RuntimeError("disk full")
+
+    tracker._count_success = broken
+    assert tracker(lambda: "ok")() == "ok"
+    assert value(read(registry), "instrumentation_errors_total", metric="zoho_calls_total") == 1
+
+
+def test_the_package_loads_its_other_modules_on_first_use():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sergas_observability.instrumentation as rt\n"
+        "mods = ('logging', 'contextvars', 'prometheus_client.multiprocess') + tuple("
+        "'sergas_observability.instrumentation.' + m for m in ('asgi', 'batch', 'exposition', 'tracking'))\n"
+        "print(sorted(m for m in mods if m in sys.modules))\n"
+        "print(rt.track.__module__, rt.MetricsMiddleware.__module__, rt.batch_run.__module__, rt.metrics_app.__module__)\n"
+        "print(all(hasattr(rt, name) for name in rt.__all__), set(rt.__all__) <= set(dir(rt)))\n"
+        "try:\n    rt.no_such_name\nexcept AttributeError as exc:\n    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.splitlines() == [
+        "[]",
+        "sergas_observability.instrumentation.tracking sergas_observability.instrumentation.asgi "
+        "sergas_observability.instrumentation.batch sergas_observability.instrumentation.exposition",
+        "True True",
+        "module 'sergas_observability.instrumentation' has no attribute 'no_such_name'",
+    ]

@@ -10,7 +10,7 @@ import yaml
 
 from sergas_observability import toolchain
 from sergas_observability.compile.slo import Links, compile_slos
-from sergas_observability.compile.slo_tests import slo_test_file
+from sergas_observability.compile.slo_tests import DAYS, TIMING, shapes, slo_test_file
 from sergas_observability.model import SLO, RatioSLI
 
 TESTS = "prometheus/tests"
@@ -38,7 +38,9 @@ def test_every_sergas_slo_has_rules_tests_and_a_dashboard_row(stack, tree):
     assert len(stack.slos) == 4
     dashboards = {p.name: p for p in (tree / "grafana/dashboards").glob("slo_*.json")}
     for slo in stack.slos:
-        assert (tree / slo_test_file(slo)).is_file() and (tree / slo_test_file(slo, days=True)).is_file()
+        assert (tree / slo_test_file(slo)).is_file()
+        first = next(same[0] for same in shapes(stack).values() if slo in same)
+        assert (tree / slo_test_file(first, TIMING)).is_file() and (tree / slo_test_file(first, DAYS)).is_file()
         dashboard = (tree / "grafana/dashboards" / f"slo_{slo.service.replace('-', '_')}.json").read_text()
         assert f'slo=\\"{slo.name}\\"' in dashboard
     assert len(dashboards) == 3  # one per service
@@ -83,7 +85,7 @@ def test_generated_tests_assert_the_issue_times(stack, tree):
     """The generated checks are at the required times: a total outage pages within
     the workbook time + 1 interval (~5 min at 99.5 %), pages resolve 10 min after a 3 h outage."""
     slo = next(s for s in stack.slos if s.name == "http-availability")
-    doc = yaml.safe_load((tree / slo_test_file(slo)).read_text())
+    doc = yaml.safe_load((tree / slo_test_file(slo, TIMING)).read_text())
     assert doc["evaluation_interval"] == "1m"
     outage = next(t for t in doc["tests"] if "3h outage" in t["name"])
     checks = {(c["eval_time"], c["alertname"]): bool(c["exp_alerts"]) for c in outage["alert_rule_test"]}
@@ -100,9 +102,12 @@ def test_generated_tests_assert_the_issue_times(stack, tree):
     # 6 x 6h / 10 = 216 min after a clean 6h window
     assert {(c["eval_time"], bool(c["exp_alerts"])) for c in tenfold["alert_rule_test"]} == {("9h37m", True), ("9h35m", False)}
     names = " ".join(t["name"] for t in doc["tests"])
-    for scenario in ("errors at 0.5 events a minute", "zero traffic", "metrics absent", "steady burn at 1.2x 14.4", "steady burn at 1.2x 1:"):
+    for scenario in ("errors at 0.5 events a minute", "steady burn at 1.2x 14.4", "steady burn at 1.2x 1:"):
         assert scenario in names
-    days = yaml.safe_load((tree / slo_test_file(slo, days=True)).read_text())
+    own = " ".join(t["name"] for t in yaml.safe_load((tree / slo_test_file(slo)).read_text())["tests"])
+    for scenario in ("total outage: every alert fires", "(burn rate 0.5): no alert", "zero traffic", "metrics absent"):
+        assert scenario in own
+    days = yaml.safe_load((tree / slo_test_file(slo, DAYS)).read_text())
     assert days["evaluation_interval"] == "5m"
     outage = next(t for t in days["tests"] if "3h outage after 3d" in t["name"])
     checks = {(c["eval_time"], c["alertname"]): bool(c["exp_alerts"]) for c in outage["alert_rule_test"]}
@@ -113,7 +118,8 @@ def test_generated_tests_assert_the_issue_times(stack, tree):
 
 @pytest.mark.slow
 def test_generated_promtool_tests_pass_for_every_slo(stack, tree):
-    files = [tree / slo_test_file(slo, days) for slo in stack.slos for days in (False, True)]
+    files = sorted((tree / "prometheus/tests").glob("slo-*.test.yml"))
+    assert len(files) == len(stack.slos) + 2 * len(shapes(stack))
     results = _run_promtool_tests(files)
     failed = {p.name: r.stdout[-3000:] for p, r in results.items() if r.returncode != 0}
     assert not failed, failed
@@ -132,7 +138,7 @@ def test_the_recovery_check_catches_a_page_that_lingers(stack, tree, tmp_path):
                 assert len(rule["expr"].splitlines()) == len(lines) - 1
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "slo.yml").write_text(yaml.safe_dump(rules))
-    doc = yaml.safe_load((tree / slo_test_file(slo)).read_text())
+    doc = yaml.safe_load((tree / slo_test_file(slo, TIMING)).read_text())
     doc["rule_files"] = ["rules/slo.yml"]
     doc["tests"] = [t for t in doc["tests"] if "3h outage" in t["name"]]
     (tmp_path / "outage.test.yml").write_text(yaml.safe_dump(doc))

@@ -58,6 +58,11 @@ RUNTIME_EXPORTS = (
     "track",
 )
 
+# Those of them the module imports on first use rather than at import (see the
+# template): all but OVERFLOW_VALUE, which comes with the instruments, and
+# start_metrics_server, which the module defines itself.
+LAZY_RUNTIME_EXPORTS = tuple(name for name in RUNTIME_EXPORTS if name not in ("OVERFLOW_VALUE", "start_metrics_server"))
+
 # Per kind: runtime base class, child class, and the recording methods (name,
 # parameter, whether the parameter defaults to 1, docstring).
 _KINDS: dict[MetricKind, tuple[str, str, tuple[tuple[str, str, bool, str], ...]]] = {
@@ -138,6 +143,7 @@ def render_module(stack: Stack) -> str:
         metrics=contexts,
         example=_example(example),
         exports=exports,
+        lazy_exports=LAZY_RUNTIME_EXPORTS,
     )
 
 

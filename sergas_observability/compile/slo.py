@@ -109,8 +109,8 @@ def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], links: Links) -> 
     return {rules_file(slo): {"groups": slo_groups(slo, metrics, links)} for slo in slos}
 
 
-def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links) -> list[dict[str, Any]]:
-    events = SLIEvents(slo, metrics)
+def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links, events: "SLIEvents | None" = None) -> list[dict[str, Any]]:
+    events = events or SLIEvents(slo, metrics)
     fast = [*events_rules(slo, events), *burn_rate_rules(slo, events)]
     fast.extend(alert_rule(slo, tier, links) for tier in slo.tiers)
     name, period = group_names(slo)
@@ -118,6 +118,24 @@ def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links) -> list[dict[str
         {"name": name, "interval": FAST_INTERVAL, "rules": fast},
         {"name": period, "interval": PERIOD_INTERVAL, "rules": [budget_remaining_rule(slo), objective_rule(slo)]},
     ]
+
+
+def rule_shape(slo: SLO, metrics: dict[str, Any]) -> str:
+    """What an SLO's rules compute, without what they are called or read.
+
+    The rule text with placeholder selectors and without the SLO's identity
+    (names, labels, annotations). Two SLOs of one shape evaluate the same
+    expressions over their own series, so on the same traffic their alerts
+    fire and resolve at the same evaluations: their detection times are
+    proven once per shape (compile.slo_tests)."""
+    matchers = slo_matchers(slo)
+    groups = slo_groups(slo, metrics, Links("", ""), SLIEvents(slo, metrics).anonymous())
+    rules = [
+        (group["interval"], rule.get("record", "alert"), rule.get("labels", {}).get("event"),
+         rule.get("labels", {}).get("window"), rule["expr"].replace(matchers, "<slo>"))
+        for group in groups for rule in group["rules"]
+    ]
+    return json.dumps(rules)
 
 
 def group_names(slo: SLO) -> tuple[str, str]:
@@ -170,6 +188,15 @@ class SLIEvents:
             le = bucket_label(sli.threshold, exporter=getattr(family, "exporter", None) is not None)
             self._good = (format_selector(f"{selector.metric}_bucket", selector.matchers + (("le", "=", le),)),)
             self._total = (format_selector(f"{selector.metric}_count", selector.matchers),)
+
+    def anonymous(self) -> "SLIEvents":
+        """The same events over placeholder selectors (good0, bad0, total0, ...)."""
+        other = object.__new__(SLIEvents)
+        other._good, other._bad, other._total = (
+            tuple(f"{name}{index}" for index in range(len(selectors)))
+            for name, selectors in (("good", self._good), ("bad", self._bad), ("total", self._total))
+        )
+        return other
 
     def bad(self, window: str) -> str:
         if self._bad:

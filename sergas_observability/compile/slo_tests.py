@@ -1,9 +1,23 @@
-"""promtool unit tests that prove each SLO's alerts fire and clear in time.
+"""promtool unit tests that prove each SLO's alerts fire, stay quiet and clear in time.
 
-Two test files per SLO, against its real rule file, with 1-minute samples of
-constant traffic:
+Every SLO's rules are those of its *shape* (compile.slo.rule_shape: the rule
+text without the SLO's selectors and identity) over its own series. Timing is
+a property of the shape, so it is proven once per shape, against the rule
+file of the shape's first SLO; what is the SLO's own - its selectors, alert
+names, labels and annotations - is proven for every SLO. With 1-minute
+samples of constant traffic:
 
-`slo-<service>-<name>.test.yml`, evaluated every minute as in production:
+`slo-<service>-<name>.test.yml`, for every SLO, a few minutes of replay each:
+
+- total outage: every tier fires, with exactly the labels and annotations of
+  its rule;
+- a burn at half the slowest tier's rate: no alert (the bad events are
+  counted as bad, the good ones as good);
+- zero traffic, counters that do not move and no series at all: no alert,
+  burn rates 0 and the whole error budget left (no NaN).
+
+`slo-<service>-<name>.timing.test.yml`, for the first SLO of each shape,
+evaluated every minute as in production:
 
 - outage: after a day of clean history every request fails for 3 hours (or
   until the slowest tier fired, if later). Each
@@ -15,14 +29,13 @@ constant traffic:
 - 10x burn: the first tier to fire does so by its workbook time + 1 interval.
 - low traffic: a handful of failed requests at half of `min_traffic`: no page
   at any evaluation.
-- zero traffic: counters that do not move, and no series at all: no alert,
-  burn rates 0 and the whole error budget left (no NaN).
 - steady burn, per tier, at 1.2x its own rate: once firing, the tier stays
   firing at every evaluation (no flapping).
 
-`slo-<service>-<name>.days.test.yml`, the multi-day scenarios, evaluated every
-5 minutes (the same rules; 25x cheaper to replay, as promtool evaluates every
-rule at every step and the long windows read every sample):
+`slo-<service>-<name>.days.test.yml`, for the first SLO of each shape, the
+multi-day scenarios, evaluated every 5 minutes (the same rules; 25x cheaper
+to replay, as promtool evaluates every rule at every step and the long
+windows read every sample):
 
 - outage after 3 days of clean history: the tiers with longer windows fire
   by their workbook time + 1 interval.
@@ -50,34 +63,57 @@ from ..model.base import duration_seconds, format_duration
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, BurnRateTier, LatencySLI, selector_of
 from ..promql import Selector, format_selector
 from ..promql.templates import expand
-from .slo import RAW_WINDOW_LIMIT, Links, SLIEvents, alert_annotations, alert_labels, num, rules_file
+from .slo import RAW_WINDOW_LIMIT, Links, SLIEvents, alert_annotations, alert_labels, num, rule_shape, rules_file
 
 SAMPLE_MINUTES = 1  # input samples, in both files
 DAYS_EVERY = 5  # evaluation interval of the multi-day file, minutes
 SHORT_HISTORY = 24 * 60  # clean history of the every-minute outage, minutes
 TRAFFIC = 100.0  # events per minute in every scenario but the low-traffic one
 RECOVERY_LIMIT = 10  # minutes after an outage by which every page has resolved
+OWN_MINUTES = 15  # replayed by each SLO's own checks: a few evaluations of every group
 RECORDED_WINDOW_LAG = 3
 GENERIC_VALUES = ("200", "500", "503", "success", "error", "x", "")  # "" leaves the label out
 
 
-def slo_test_file(slo: SLO, days: bool = False) -> str:
-    return f"prometheus/tests/slo-{slo.service}-{slo.name}{'.days' if days else ''}.test.yml"
+# The test files of an SLO: its own checks (every SLO), and the timing of its shape (first SLO of each shape).
+OWN, TIMING, DAYS = "", "timing", "days"
+
+
+def slo_test_file(slo: SLO, kind: str = OWN) -> str:
+    return f"prometheus/tests/slo-{slo.service}-{slo.name}{'.' + kind if kind else ''}.test.yml"
+
+
+def shapes(stack: Stack) -> dict[str, list[SLO]]:
+    """The SLOs of each rule shape, in definition order (the first one's files prove the shape's timing)."""
+    metrics = {m.name: m for m in stack.metrics}
+    found: dict[str, list[SLO]] = {}
+    for slo in stack.slos:
+        found.setdefault(rule_shape(slo, metrics), []).append(slo)
+    return found
 
 
 def compile(stack: Stack) -> dict[str, Any]:
     metrics = {m.name: m for m in stack.metrics}
     links = Links.of(stack)
     documents: dict[str, Any] = {}
-    for slo in stack.slos:
-        for days, every in ((False, 1), (True, DAYS_EVERY)):
-            path = slo_test_file(slo, days)
-            suite = SLOTests(slo, metrics, links, every)
-            tests = suite.days_tests() if days else suite.minute_tests()
+
+    def add(slo: SLO, kind: str, every: int, tests: list[dict[str, Any]]) -> None:
+        path = slo_test_file(slo, kind)
+        rule_file = posixpath.relpath(rules_file(slo), posixpath.dirname(path))
+        documents[path] = {"rule_files": [rule_file], "evaluation_interval": f"{every}m", "tests": tests}
+
+    for same in shapes(stack).values():
+        first = same[0]
+        for slo in same:
+            add(slo, OWN, 1, SLOTests(slo, metrics, links).own_tests(first))
+        timing, days = SLOTests(first, metrics, links), SLOTests(first, metrics, links, DAYS_EVERY)
+        covered = f"the rule shape of {len(same)} SLO{'s' if len(same) > 1 else ''}"
+        for kind, suite, tests in ((TIMING, timing, timing.minute_tests()), (DAYS, days, days.days_tests())):
             if tests:
-                rule_file = posixpath.relpath(rules_file(slo), posixpath.dirname(path))
-                documents[path] = {"rule_files": [rule_file], "evaluation_interval": f"{every}m", "tests": tests}
-    return documents
+                for test in tests:
+                    test["name"] += f" ({covered})"
+                add(first, kind, suite.every, tests)
+    return {path: documents[path] for path in sorted(documents)}
 
 
 @dataclass(frozen=True)
@@ -180,9 +216,14 @@ class SLOTests:
 
     # -- the two files ----------------------------------------------------------------
 
+    def own_tests(self, first: SLO) -> list[dict[str, Any]]:
+        """What is this SLO's own: its series, names, labels and annotations (its timing is `first`'s)."""
+        timing = "proven here" if first is self.slo else f"those of {first.key}, whose rules have the same shape"
+        return [self.total_outage(timing), self.under_burn(), *self.zero_traffic()]
+
     def minute_tests(self) -> list[dict[str, Any]]:
         short = [t for t in self.slo.tiers if _minutes(t.long) <= self.short_history]
-        tests = [self.outage(self.short_history, short, recovery=True), self.tenfold_burn(days=False), *self.zero_traffic()]
+        tests = [self.outage(self.short_history, short, recovery=True), self.tenfold_burn(days=False)]
         if self.slo.min_traffic > 0 and self.pages:
             tests.append(self.low_traffic())
         tests.extend(self.steady_burn(tier) for tier in self.slo.tiers)
@@ -196,6 +237,21 @@ class SLOTests:
         return [t for t in tests if t is not None]
 
     # -- scenarios ------------------------------------------------------------------
+
+    def total_outage(self, timing: str) -> dict[str, Any]:
+        """Every request fails from the start: each tier that a total outage can fire fires."""
+        length = OWN_MINUTES
+        checks = [self._check(length, t, True) for t in self.slo.tiers if self.detection(t, 1.0) is not None]
+        name = f"total outage: every alert fires with its labels and annotations (detection times: {timing})"
+        return self._test(name, [Segment(length, TRAFFIC, 1.0)], checks)
+
+    def under_burn(self) -> dict[str, Any]:
+        """Bad events at half the slowest tier's rate: no alert."""
+        slowest = min(t.rate_for(self.slo.period_seconds) for t in self.slo.tiers)
+        error_ratio = min(1.0, slowest * self.slo.error_budget / 2)
+        checks = [self._check(OWN_MINUTES, t, False) for t in self.slo.tiers]
+        name = f"{format(error_ratio * 100, '.3g')}% bad events (burn rate {num(slowest / 2)}): no alert"
+        return self._test(name, [Segment(OWN_MINUTES, TRAFFIC, error_ratio)], checks)
 
     def outage(self, history: int, tiers: list[BurnRateTier], recovery: bool) -> dict[str, Any]:
         """Clean history, then every request fails for 3 hours, then recovery."""
@@ -247,7 +303,7 @@ class SLOTests:
         return self._test(f"5 errors at {num(traffic)} events a minute: no page", segments, checks, promql_expr_test=exprs)
 
     def zero_traffic(self) -> list[dict[str, Any]]:
-        length = 120
+        length = OWN_MINUTES
         at = format_duration(length * 60)
         match = f'service="{self.slo.service}",slo="{self.slo.name}"'
         exprs = [

@@ -33,6 +33,7 @@ RULES: dict[str, tuple[Level, str]] = {
     "slo/objective-ratio": ("error", "an objective of 1 or less: a ratio written where a percentage is meant"),
     "slo/no-budget": ("error", "an objective that leaves no error budget"),
     "slo/tiny-budget": ("warning", "a budget so small that one or two failed events page"),
+    "slo/tier-unreachable": ("error", "a burn-rate tier that not even a total outage fires"),
     # PromQL cross-reference
     "promql/syntax": ("error", "the expression does not parse"),
     "promql/promtool-rejects": ("error", "promtool rejects an expression the Python parser accepted"),

@@ -141,6 +141,18 @@ def check_objectives(stack: Stack, emit: Emit) -> None:
             emit(finding("slo/no-budget", slo, "objective", f"objective {slo.objective} leaves no error budget (a budget of 0 pages on every failed event)"))
             continue
         _check_budget(slo, emit)
+        _check_tiers(slo, emit)
+
+
+def _check_tiers(slo: SLO, emit: Emit) -> None:
+    """A tier fires above an error ratio of burn rate x budget: at 100 % or more, never."""
+    for tier in slo.tiers:
+        threshold = tier.rate_for(slo.period_seconds) * slo.error_budget
+        if threshold >= 1:
+            emit(finding("slo/tier-unreachable", slo, "tiers",
+                         f"the {tier.long}/{tier.short} {tier.action} fires only when more than {threshold * 100:.3g} % of the events fail "
+                         f"(burn rate {tier.rate_for(slo.period_seconds):.3g} x a budget of {slo.error_budget * 100:.3g} %): not even a total outage fires it; "
+                         "lower its burn rate or raise the objective"))
 
 
 def _check_budget(slo: SLO, emit: Emit) -> None:

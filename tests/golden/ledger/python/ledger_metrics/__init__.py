@@ -21,26 +21,54 @@ its copy of the runtime, `ledger_metrics._runtime`, only.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ._runtime import (
-    OVERFLOW_VALUE,
-    UNMATCHED_ROUTE,
-    CounterChild,
-    GaugeChild,
-    HistogramChild,
-    MetricsMiddleware,
-    batch_run,
-    child_exit,
-    clear_multiprocess_dir,
-    exposition_registry,
-    mark_process_dead,
-    metrics_app,
-    report_batch_run,
-    track,
-)
-from ._runtime import start_metrics_server as _start_metrics_server
+from . import _runtime as _package
+from ._runtime import OVERFLOW_VALUE, CounterChild, GaugeChild, HistogramChild
 from ._runtime import instruments as _runtime
+
+# The runtime helpers besides the instruments load on first use, as in the
+# runtime package itself: importing this module loads only what its
+# instruments need.
+_LAZY_EXPORTS = frozenset({
+    "UNMATCHED_ROUTE",
+    "MetricsMiddleware",
+    "batch_run",
+    "child_exit",
+    "clear_multiprocess_dir",
+    "exposition_registry",
+    "mark_process_dead",
+    "metrics_app",
+    "report_batch_run",
+    "track",
+})
+
+if TYPE_CHECKING:  # what type checkers see: the names as if imported here
+    from ._runtime import (
+        UNMATCHED_ROUTE,
+        MetricsMiddleware,
+        batch_run,
+        child_exit,
+        clear_multiprocess_dir,
+        exposition_registry,
+        mark_process_dead,
+        metrics_app,
+        report_batch_run,
+        track,
+    )
+else:  # hidden from type checkers, which would otherwise accept any name of the module
+
+    def __getattr__(name: str) -> Any:
+        """A runtime helper, imported on first use (PEP 562: called for names not set yet)."""
+        if name not in _LAZY_EXPORTS:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(_package, name)
+        globals()[name] = value  # later look-ups find it directly
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | _LAZY_EXPORTS)
+
 
 METRICS_PORT = 7070
 """The port Prometheus scrapes this application on (its scrape jobs' targets)."""
@@ -48,7 +76,7 @@ METRICS_PORT = 7070
 
 def start_metrics_server(port: int = METRICS_PORT, addr: str = "0.0.0.0") -> Any:
     """Serve /metrics on its own port (default: METRICS_PORT) from a background thread; returns the server."""
-    return _start_metrics_server(port, addr)
+    return _package.start_metrics_server(port, addr)
 
 
 RUNTIME_PREFIX = "ledger_instrumentation_"

@@ -56,17 +56,18 @@ class Tracker:
     ) -> None:
         self.problem = _check(counter, histogram, outcome_label, labels)
         self._counter = counter
-        # What to call on each outcome: prometheus_client's bound methods when the
-        # labels are clean (the guard already ran, at bind time), else the guarded child's.
-        self._count_success: Callable[[], Any] | None = None
-        self._count_error: Callable[[], Any] | None = None
+        # What to call on each outcome, bound once here: prometheus_client's own callables
+        # when the labels are clean (the guard already ran, at bind time), else the guarded
+        # child's. The counts take the amount, 1, as their one argument.
+        self._count_success: Callable[[float], Any] | None = None
+        self._count_error: Callable[[float], Any] | None = None
         self._observe: Callable[[float], Any] | None = None
         if self.problem is None:
             def values(family: Counter | Histogram, outcome: str) -> tuple[str, ...]:
                 return tuple(outcome if name == outcome_label else labels[name] for name in family.label_names)
 
-            self._count_success = counter._bind(values(counter, success))._fast("inc")
-            self._count_error = counter._bind(values(counter, error))._fast("inc")
+            self._count_success = counter._bind(values(counter, success))._fast_add()
+            self._count_error = counter._bind(values(counter, error))._fast_add()
             if histogram is not None:  # it has no outcome label: _check made sure
                 self._observe = histogram._bind(values(histogram, ""))._fast("observe")
 
@@ -77,7 +78,7 @@ class Tracker:
         count = self._count_error if failed else self._count_success
         try:
             if count is not None:
-                count()
+                count(1)
             if self._observe is not None:
                 self._observe(elapsed)
         except Exception as exc:
@@ -88,33 +89,36 @@ class Tracker:
     def __call__(self, function: F) -> F:
         if self.problem is not None:
             raise TypeError(f"track({function.__qualname__}): {self.problem}")
+        # Closure names, not attribute look-ups, and the sync success path inlined
+        # (no call to _finish): it is the hot one. A call without keywords is passed
+        # on as a plain positional call, which spares unpacking an empty dict.
+        count_success, observe, clock, finish = self._count_success, self._observe, time.perf_counter, self._finish
+        assert count_success is not None  # set whenever self.problem is None
+
         if inspect.iscoroutinefunction(function):
             @functools.wraps(function)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                start = time.perf_counter()
+                start = clock()
                 try:
-                    result = await function(*args, **kwargs)
+                    result = await (function(*args, **kwargs) if kwargs else function(*args))
                 except BaseException:
-                    self._finish(start, failed=True)
+                    finish(start, True)
                     raise
-                self._finish(start, failed=False)
+                finish(start, False)  # next to the event loop's own cost, one call more is nothing
                 return result
 
             return cast(F, async_wrapper)
-
-        # The success path is inlined with local names: it is the hot one.
-        count_success, observe, clock = self._count_success, self._observe, time.perf_counter
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             start = clock()
             try:
-                result = function(*args, **kwargs)
+                result = function(*args, **kwargs) if kwargs else function(*args)
             except BaseException:
-                self._finish(start, failed=True)
+                finish(start, True)
                 raise
             try:
-                count_success()  # type: ignore[misc]  # set: self.problem is None
+                count_success(1)
                 if observe is not None:
                     observe(clock() - start)
             except Exception as exc:
