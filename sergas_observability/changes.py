@@ -2,8 +2,10 @@
 
 Files added, changed and removed per output (the top-level directory), then
 the alerts and recording rules, SLOs and dashboard panels added, removed or
-changed, by name. Read from the rendered files themselves, so it says what
-the servers will see.
+changed, by name (at most SHOWN names a line, then how many more). Read from
+the rendered files themselves, so it says what the servers will see; only
+the files that differ are parsed, as the rest hold the same definitions on
+both sides.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Iterable, Mapping
 import yaml
 
 _RULES = "prometheus/rules/"
+SHOWN = 10
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DASHBOARDS = "grafana/dashboards/"
 
 
@@ -22,6 +26,9 @@ def summary(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     lines = _files(old, new)
     if not lines:
         return []
+    differ = {path for path in set(old) | set(new) if old.get(path) != new.get(path)}
+    old = {path: text for path, text in old.items() if path in differ}
+    new = {path: text for path, text in new.items() if path in differ}
     for what, before, after in (
         ("alert", _rules(old, "alert"), _rules(new, "alert")),
         ("recording rule", _rules(old, "record"), _rules(new, "record")),
@@ -50,13 +57,18 @@ def _named(what: str, before: Mapping[str, object], after: Mapping[str, object])
     removed = sorted(set(before) - set(after))
     changed = sorted(name for name in set(before) & set(after) if before[name] != after[name])
     return [
-        f"{what}s {verb}: {', '.join(names)}" for verb, names in (("added", added), ("changed", changed), ("removed", removed)) if names
+        f"{what}s {verb}: {_some(names)}" for verb, names in (("added", added), ("changed", changed), ("removed", removed)) if names
     ]
+
+
+def _some(names: list[str]) -> str:
+    shown = ", ".join(names[:SHOWN])
+    return shown if len(names) <= SHOWN else f"{shown} and {len(names) - SHOWN} more"
 
 
 def _load(text: str) -> object:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:  # a hand-edited file on disk: summarise what parses
         return None
 
@@ -68,10 +80,21 @@ def _rules(tree: Mapping[str, str], key: str) -> dict[str, object]:
         document = _load(text)
         groups = document.get("groups", []) if isinstance(document, dict) else []
         for group in groups if isinstance(groups, list) else []:
-            for rule in group.get("rules", []) if isinstance(group, dict) else []:
-                if isinstance(rule, dict) and key in rule:
-                    found[f"{rule[key]}" if key == "alert" else f"{rule[key]} ({group.get('name')})"] = rule
+            rules = [r for r in group.get("rules", []) if isinstance(r, dict) and key in r] if isinstance(group, dict) else []
+            for rule in rules:
+                found[f"{rule[key]}" if key == "alert" else f"{_recorded(rule, rules)} ({group.get('name')})"] = rule
     return found
+
+
+def _recorded(rule: dict[str, object], rules: list[dict[str, object]]) -> str:
+    """A recording rule's name, with the labels that tell it from the group's other rules of that name."""
+    same = [r for r in rules if r["record"] == rule["record"]]
+    if len(same) == 1:
+        return str(rule["record"])
+    labels = [r.get("labels") if isinstance(r.get("labels"), dict) else {} for r in same]
+    own = rule.get("labels") if isinstance(rule.get("labels"), dict) else {}
+    varying = sorted(k for k in own if len({str(ls.get(k)) for ls in labels}) > 1)  # type: ignore[union-attr]
+    return f"{rule['record']}{{{','.join(f'{k}={own[k]}' for k in varying)}}}"  # type: ignore[index]
 
 
 def _slos(tree: Mapping[str, str]) -> dict[str, object]:

@@ -60,3 +60,19 @@ def test_generate_check_summarises_before_the_diff(tmp_path):
     assert "  alerts added: DemoDown" in again.stdout
     unchanged = _cli("generate", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path)
     assert unchanged.stdout.strip().endswith("(no change)")
+
+
+def test_rules_of_one_name_are_told_apart_by_their_labels_and_long_lists_are_cut():
+    def burn(window: str, expr: str) -> dict:
+        return {"record": "slo:burn_rate:ratio", "expr": expr, "labels": {"service": "shop", "slo": "orders", "window": window}}
+
+    old = {"prometheus/rules/slo-shop-orders.yml": _rules(burn("5m", "a"), burn("1h", "b"))}
+    new = {"prometheus/rules/slo-shop-orders.yml": _rules(burn("5m", "a"), burn("1h", "c"), burn("6h", "d"))}
+    assert summary(old, new)[1:] == [
+        "recording rules added: slo:burn_rate:ratio{window=6h} (g)",
+        "recording rules changed: slo:burn_rate:ratio{window=1h} (g)",
+        "SLOs changed: shop-orders",
+    ]
+    many = {f"prometheus/rules/slo-shop-s{i:02d}.yml": "groups: []\n" for i in range(25)}
+    (line,) = [line for line in summary({}, many) if line.startswith("SLOs")]
+    assert line == "SLOs added: " + ", ".join(f"shop-s{i:02d}" for i in range(10)) + " and 15 more"
