@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
+from . import yaml_text
 
 
 def command_header(definitions: str = "definitions") -> str:
@@ -58,68 +58,31 @@ HEADER = command_header()
 
 Documents = Mapping[str, Any]
 
-try:  # the C dumper is several times faster on large rule files
-    _Dumper: type = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Dumper = yaml.SafeDumper
-
-
-class _NoAliasDumper(_Dumper):  # type: ignore[misc,valid-type]
-    """Never emit &anchors/*aliases: configs are read by people and by Go YAML parsers."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    # Multi-line strings (PromQL, descriptions) read best as literal blocks.
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_NoAliasDumper.add_representer(str, _str_representer)
-
-
 def dump_yaml(document: Any) -> str:
-    # No width: PyYAML would re-fold a long expression or description at some
-    # column, mid-expression, and one edit would show as several changed lines.
-    return yaml.dump(document, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
-
-
-def _with_header(node: Any, header: str) -> Any:
-    """`node` with every HEADER in its strings replaced by `header` (a new tree; `node` is untouched)."""
-    if isinstance(node, str):
-        return node.replace(HEADER, header)
-    if isinstance(node, dict):
-        return {_with_header(key, header): _with_header(value, header) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_with_header(item, header) for item in node]
-    if isinstance(node, tuple):
-        return tuple(_with_header(item, header) for item in node)
-    return node
+    # Our own emitter (yaml_text): PyYAML's representer is pure Python and was
+    # most of a large generate. Never re-folds a long expression or description.
+    return yaml_text.dump(document)
 
 
 def render(path: str, document: Any, header: str = HEADER) -> str:
     """The exact text of one generated file, its notice saying `header`.
 
-    The notice is replaced in the document before it is serialised (not in
-    the text), so a JSON or YAML string holding it is quoted as it would be
-    had the compiler written `header` itself. (A packager may hold another
-    file's text, e.g. a dashboard's JSON in a ConfigMap: there the notice is
-    replaced as text, which is why a notice never needs quoting - see
-    command_header, whose module name is a dotted Python name.)"""
-    if header != HEADER:
-        document = _with_header(document, header)
+    The notice is replaced in the text: a notice (command_header) is plain
+    words, '-' and a dotted module name, which every YAML and JSON string
+    style writes as is, so the text is what the compiler would have written
+    with `header` itself."""
     if path.endswith((".yml", ".yaml")):
-        return f"# {header}\n" + dump_yaml(document)
-    if path.endswith(".json"):
+        text = f"# {HEADER}\n" + dump_yaml(document)
+    elif path.endswith(".json"):
         # JSON has no comments; Grafana dashboards carry the notice in their description.
         # In the compiler's key order (deterministic: it builds every dict the same way;
         # dashboards put what a reviewer reads first).
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if not isinstance(document, str):
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    elif isinstance(document, str):
+        text = document
+    else:
         raise TypeError(f"{path}: a document for this file type must be text")
-    return document
+    return text if header == HEADER else text.replace(HEADER, header)
 
 
 def render_all(documents: Documents, header: str = HEADER) -> dict[str, str]:

@@ -88,11 +88,21 @@ def _merge(documents: dict[str, Any], more: Mapping[str, Any]) -> None:
         documents[path] = document
 
 
+def compiled(stack: Stack, producer: str) -> Mapping[str, Any]:
+    """The documents of one producer, compiled once per Stack (a Stack is frozen and
+    compilers are pure, so every caller may share them; none may change them)."""
+    cache = stack._compiled
+    if producer not in cache:
+        (module,) = _modules([producer])
+        cache[producer] = module.compile(stack)
+    return cache[producer]  # type: ignore[no-any-return]
+
+
 def produce(stack: Stack, producers: Iterable[str] = PRODUCERS) -> dict[str, Any]:
     """The documents of `producers` (default: every producer)."""
     documents: dict[str, Any] = {}
-    for producer in _modules(producers):
-        _merge(documents, producer.compile(stack))
+    for producer in producers:
+        _merge(documents, compiled(stack, producer))
     return documents
 
 

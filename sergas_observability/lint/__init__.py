@@ -126,9 +126,9 @@ def _run(stack: Stack | None, load_errors: Sequence[DefinitionError], documents:
 
 def _analyse(stack: Stack, documents: dict[str, Any] | None, promtool: bool, emit: Callable[[Finding], None]) -> list[LatencyFigure]:
     if documents is None:
-        from ..compile import alertmanager, grafana
+        from ..compile import compiled
 
-        documents = {**grafana.compile(stack), **alertmanager.compile(stack)}
+        documents = {**compiled(stack, "grafana"), **compiled(stack, "alertmanager")}
     artifacts.check_documents(stack, documents, emit)
     catalog = Catalog(stack)
     generated = [

@@ -58,6 +58,9 @@ class Stack(Definition):
     exporter_queries: tuple[PostgresQuery, ...] = ()
     batch_jobs: tuple[BatchJob, ...] = ()
     _derived_alerts: tuple[Alert, ...] | None = PrivateAttr(default=None)
+    # Each compiler's documents, compiled once (compile.compiled): the validation
+    # pass reads the dashboards and routes that generate then writes.
+    _compiled: dict[str, Any] = PrivateAttr(default_factory=dict)
     # The external label every environment sets to its name: routing groups by
     # it, inhibition pairs alerts by it, central rules are scoped by it.
     environment_label: LabelName = "env"

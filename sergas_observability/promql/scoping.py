@@ -75,6 +75,7 @@ def to_text(node: P.Expr) -> str:
     return _print(node, "")
 
 
+@functools.lru_cache(maxsize=8192)
 def _quote(value: str) -> str:
     # PromQL strings follow Go's escaping, which JSON's is a subset of.
     return json.dumps(value, ensure_ascii=False)
