@@ -34,7 +34,6 @@ the output directory, and never deletes or overwrites anything else:
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import shutil
 import tempfile
@@ -42,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import yaml_text
+from . import json_text, yaml_text
 
 
 def command_header(definitions: str = "definitions") -> str:
@@ -74,15 +73,33 @@ def render(path: str, document: Any, header: str = HEADER) -> str:
     if path.endswith((".yml", ".yaml")):
         text = f"# {HEADER}\n" + dump_yaml(document)
     elif path.endswith(".json"):
-        # JSON has no comments; Grafana dashboards carry the notice in their description.
-        # In the compiler's key order (deterministic: it builds every dict the same way;
-        # dashboards put what a reviewer reads first).
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        text = _json(document)
     elif isinstance(document, str):
         text = document
     else:
         raise TypeError(f"{path}: a document for this file type must be text")
     return text if header == HEADER else text.replace(HEADER, header)
+
+
+# A dashboard's text is needed three times - its file, its Kubernetes ConfigMap and
+# the ConfigMap size check - so it is written once per document. Keyed by identity:
+# the entry holds the document, so its id cannot be reused while cached, and
+# compiled documents are never changed after compilation (compile.compiled).
+_JSON_TEXTS: dict[int, tuple[Any, str]] = {}
+
+
+def _json(document: Any) -> str:
+    # JSON has no comments; Grafana dashboards carry the notice in their description.
+    # In the compiler's key order (deterministic: it builds every dict the same way;
+    # dashboards put what a reviewer reads first).
+    cached = _JSON_TEXTS.get(id(document))
+    if cached is not None and cached[0] is document:
+        return cached[1]
+    if len(_JSON_TEXTS) >= 4096:
+        _JSON_TEXTS.clear()
+    text = json_text.dump(document) + "\n"
+    _JSON_TEXTS[id(document)] = (document, text)
+    return text
 
 
 def render_all(documents: Documents, header: str = HEADER) -> dict[str, str]:

@@ -293,7 +293,7 @@ def test_panel_ids_stay_with_their_panels_and_keys_read_in_review_order(stack):
     assert {t: after[t] for t in before} == before
     assert len(set(after.values())) == len(after)  # still unique
     first = next(p for p in after_doc["panels"] if p["type"] != "row")
-    assert list(first)[:6] == ["type", "title", "id", "gridPos", "datasource", "targets"]
+    assert list(first)[:6] == ["id", "type", "title", "gridPos", "datasource", "targets"]
     assert list(after_doc)[:4] == ["title", "uid", "description", "tags"] and list(after_doc)[-1] == "panels"
 
 

@@ -160,7 +160,7 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
 
 # Keys a reviewer reads first, in this order; the rest follow sorted (the writer keeps this order).
 _DASHBOARD_FIRST = ("title", "uid", "description", "tags")
-_PANEL_FIRST = ("type", "title", "id", "gridPos", "datasource", "targets")
+_PANEL_FIRST = ("id", "type", "title", "gridPos", "datasource", "targets")  # as Grafana lists them
 
 
 def _sorted(value: Any) -> Any:
