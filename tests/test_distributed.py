@@ -7,6 +7,7 @@ environments side by side, where the unscoped rules would have mixed them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from sergas_observability.compile import distributed
 from sergas_observability.model import DefinitionError
 from sergas_observability.model.platforms import ThanosSettings
 from sergas_observability.promql import selectors
-from sergas_observability.promql.scoping import scope, to_text
+from sergas_observability.promql.scoping import scope
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def _plain_rule_file(document: dict[str, Any]) -> dict[str, Any]:
     return {"groups": groups}
 
 
-# -- the printer behind the scoping ---------------------------------------------------------
+# -- the lexer behind the scoping -------------------------------------------------------------
 
 
 def _every_expression(stack, tree) -> list[str]:
@@ -45,27 +46,34 @@ def _every_expression(stack, tree) -> list[str]:
     ]
     return exprs + [
         "sum without (a) (rate(x{job=\"a\",s!~\"5..\"}[5m] offset 1m)) / ignoring(b) group_right(c) topk(3, y @ 100) > bool 0.05",
-        'max_over_time(rate(x[5m])[1h:]) unless on() absent(y{a="q\\"uote"}) or vector(1) and -(z offset 5m)',
+        'max_over_time(rate(x[5m])[1h:]) unless on() absent(y{a="q\\"uote}"}) or vector(1) and -(z offset 5m)',
         'count_values("v", y) == bool 2 or label_replace(up, "a", "$1", "b", "(.*)") or quantile(0.9, x) > 1e-05',
+        'sum by (job) (x) + sum(y) by (job) + count without(i) ({__name__="z", job="a",}) * on(job) group_left w',
+        '# a comment {not="a selector"}\nhistogram_quantile(0.9, sum by (le) (rate(h_bucket{ le!="+Inf" }[5m:1m]))) > Inf < NaN',
+        'time() - timestamp(q) > 1e3 and q < bool 0x1f and a:recorded:rate5m @ start()',
     ]
 
 
-def test_printing_an_expression_changes_nothing(stack, tree):
-    for expr in _every_expression(stack, tree):
-        printed = to_text(promql_parser.parse(expr))
-        assert str(promql_parser.parse(printed)) == str(promql_parser.parse(expr)), expr
-        laid_out = scope(expr, {})  # long ones broken over lines: same expression
-        assert str(promql_parser.parse(laid_out)) == str(promql_parser.parse(expr)), expr
+def _without(canonical: str, matcher: str) -> str:
+    """The parser's canonical text with an added matcher taken out again (it prints `x[5m]` as `x{}[5m]`)."""
+    return canonical.replace("," + matcher + "}", "}").replace("{" + matcher + "}", "").replace("{}", "")
 
 
-def test_scoping_adds_the_matcher_to_every_selector(stack, tree):
+def test_scoping_adds_the_matcher_to_every_selector_and_changes_nothing_else(stack, tree):
     exprs = _every_expression(stack, tree)
     assert sum(1 for expr in exprs if selectors(expr)) > 10
     for expr in exprs:  # a constant such as an SLO's vector(0.99) has no selector to scope
         scoped = scope(expr, {"env": "production"})
         found = selectors(scoped)
-        assert len(found) == len(selectors(expr)), expr
-        assert all(("env", "=", "production") in s.matchers for s in found), scoped
+        assert [(s.metric, s.matchers) for s in found] == [(s.metric, s.matchers + (("env", "=", "production"),)) for s in selectors(expr)], scoped
+        assert _without(str(promql_parser.parse(scoped)), 'env="production"') == str(promql_parser.parse(expr)).replace("{}", ""), scoped
+        # The text is the rule's own: the same lines, each with the matchers added.
+        assert len(scoped.splitlines()) == len(expr.splitlines())
+        def bare(text: str) -> str:
+            text = re.sub(r",(\s*)}", r"\1}", text.replace('env="production"', ""))
+            return re.sub(r"\{\s*\}", "", text)
+        assert bare(scoped) == bare(expr)
+    assert scope("up", {}) == "up"
 
 
 # -- the files -----------------------------------------------------------------------------------

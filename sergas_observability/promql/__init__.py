@@ -8,6 +8,8 @@ a little syntax that promtool 2.42 rejects.
 
 from __future__ import annotations
 
+import functools
+
 import json
 import re
 from collections.abc import Sequence
@@ -43,6 +45,9 @@ def substitute_grafana_variables(expr: str) -> str:
     return _GRAFANA_VARS.sub("grafana_variable", expr)
 
 
+# Validation, the expression analysis and the scoping of rules all read the
+# same expressions: each is parsed once (the trees are never changed).
+@functools.lru_cache(maxsize=65536)
 def parse(expr: str) -> promql_parser.Expr:
     try:
         return promql_parser.parse(expr)

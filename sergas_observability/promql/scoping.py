@@ -1,78 +1,56 @@
-"""Print a PromQL AST back to text, adding label matchers to every selector.
+"""Add label matchers to every vector selector of a PromQL expression, in its own text.
 
 A rule written for one Prometheus sees only that Prometheus's series. Handed
 to a ruler that queries every environment at once (Thanos Ruler, Mimir with
 one tenant), the same text would aggregate, join and `absent()` across all of
 them. `scope(expr, {"env": "production"})` gives the expression that sees
 exactly what production's own Prometheus saw: every vector selector gains
-`env="production"`, the rest of the expression is unchanged.
+`env="production"`, and nothing else changes - not a space, not a line
+break - so a scoped rule reads, and diffs, like the rule it came from.
 
-promql-parser can print an AST but not change one, so this is a small printer
-of its node types. Operands are printed as parsed: the parser keeps explicit
-parentheses as ParenExpr nodes, so no precedence rules are needed here.
+The matchers are inserted into the text, found by a small PromQL lexer: in
+PromQL every `{...}` outside a string is a selector's matchers, and a name is
+a selector unless it calls a function or aggregation (`name(`, `sum by`), is
+a keyword, a number (`Inf`, `NaN`) or a label of a `by (...)`-style list.
+Each expression is lexed once; the matchers of each environment are then
+filled in (tests/test_distributed.py checks the result against the parser).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import math
+import re
 from collections.abc import Mapping
-from datetime import timedelta
 
-import promql_parser as P
-
-from . import parse
-
-_MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
-
-
-# Longer expressions are broken before each top-level binary operator.
-WIDTH = 100
-
-
-# Where the added matchers go while an expression is laid out: each expression
-# is parsed and printed once, then filled in for every environment.
+# Where the added matchers go: each expression is lexed once, then filled in for every environment.
 _SLOT = "\x00"
+
+_TOKEN = re.compile(
+    r"""
+      (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
+    | (?P<comment>\#[^\n]*)
+    | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[a-zA-Z0-9_]*)
+    | (?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)
+    | (?P<space>\s+)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_KEYWORDS = frozenset({"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"})
+# Followed by a parenthesised list of label names, not of expressions.
+_LABEL_LISTS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
+_AGGREGATIONS = frozenset({"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk",
+                           "count_values", "quantile", "limitk", "limit_ratio"})
+_NUMBERS = frozenset({"inf", "nan"})
 
 
 def scope(expr: str, labels: Mapping[str, str]) -> str:
     """`expr` with `label="value"` added to every vector selector."""
     if not labels:
-        return _layout(parse(expr), "")
+        return expr
     matchers = ",".join(f"{name}={_quote(value)}" for name, value in sorted(labels.items()))
     return _template(expr).replace(_SLOT, matchers)
-
-
-@functools.lru_cache(maxsize=65536)
-def _template(expr: str) -> str:
-    return _layout(parse(expr), _SLOT)
-
-
-def _layout(node: P.Expr, extra: str) -> str:
-    # `a or b or c` parses as ((a or b) or c): walk down the left spine, one
-    # operand per line, so a long rule reads (and diffs) like the original.
-    # A long parenthesised right operand (`1 - (...)`) is laid out inside its
-    # parentheses, indented.
-    text = _print(node, extra)
-    if len(text) <= WIDTH or not isinstance(node, P.BinaryExpr):
-        return text
-    left, right = _layout(node.lhs, extra), _print(node.rhs, extra)
-    if isinstance(node.rhs, P.ParenExpr) and len(right) > WIDTH:
-        inner = _layout(node.rhs.expr, extra).replace("\n", "\n  ")
-        return f"{left}\n{_operator(node)} (\n  {inner}\n)" if "\n" in left else f"{left} {_operator(node)} (\n  {inner}\n)"
-    return f"{left}\n{_operator(node)} {right}"
-
-
-def _operator(node: P.BinaryExpr) -> str:
-    """`/`, `> bool`, `* on (job) group_left (tier)`, ..."""
-    modifier = str(node.modifier) if node.modifier is not None else ""
-    return f"{node.op} {modifier}".strip()
-
-
-def to_text(node: P.Expr) -> str:
-    """The expression of a parsed AST, as text PromQL accepts (no matchers added)."""
-    return _print(node, "")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -81,70 +59,48 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _duration(delta: timedelta) -> str:
-    millis = round(delta.total_seconds() * 1000)
-    sign, millis = ("-", -millis) if millis < 0 else ("", millis)
-    out = []
-    for suffix, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
-        count, millis = divmod(millis, size)
-        if count:
-            out.append(f"{count}{suffix}")
-    return sign + ("".join(out) or "0s")
+@functools.lru_cache(maxsize=65536)
+def _template(expr: str) -> str:
+    """`expr` with _SLOT where each selector's added matchers go."""
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(expr)]
+    significant = [i for i, (kind, _) in enumerate(tokens) if kind not in ("space", "comment")]
+    following = {a: b for a, b in zip(significant, significant[1:])}
 
+    def next_text(i: int) -> str:
+        j = following.get(i)
+        return tokens[j][1] if j is not None else ""
 
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))  # 5, not 5.0: the way people write thresholds
-    return repr(value)
-
-
-def _modifiers(node: P.VectorSelector | P.SubqueryExpr) -> str:
-    out = ""
-    if node.offset is not None:
-        out += f" offset {_duration(node.offset)}"
-    if node.at is not None:
-        out += f" {node.at}"  # `@ 1700000000.000`, `@ start()`, `@ end()`
-    return out
-
-
-def _selector(node: P.VectorSelector, extra: str) -> str:
-    if node.matchers.or_matchers:
-        raise ValueError("`or` inside a selector is not supported by the Prometheus versions targeted")
-    parts = [f"{m.name}{_MATCH_OPS[str(m.op)]}{_quote(m.value)}" for m in node.matchers.matchers]
-    body = ",".join(parts + ([extra] if extra else []))
-    if node.name and not body:
-        return node.name
-    return f"{node.name or ''}{{{body}}}"
-
-
-def _print(node: P.Expr, extra: str) -> str:
-    if isinstance(node, P.VectorSelector):
-        return _selector(node, extra) + _modifiers(node)
-    if isinstance(node, P.MatrixSelector):
-        vs = node.vector_selector
-        return f"{_selector(vs, extra)}[{_duration(node.range)}]" + _modifiers(vs)
-    if isinstance(node, P.SubqueryExpr):
-        assert node.range is not None  # a subquery always has its range
-        step = _duration(node.step) if node.step is not None else ""
-        return f"{_print(node.expr, extra)}[{_duration(node.range)}:{step}]" + _modifiers(node)
-    if isinstance(node, P.Call):
-        return f"{node.func.name}({', '.join(_print(arg, extra) for arg in node.args)})"
-    if isinstance(node, P.AggregateExpr):
-        modifier = f" {node.modifier}" if node.modifier is not None else ""
-        param = f"{_print(node.param, extra)}, " if node.param is not None else ""
-        return f"{node.op}{modifier} ({param}{_print(node.expr, extra)})"
-    if isinstance(node, P.BinaryExpr):
-        return f"{_print(node.lhs, extra)} {_operator(node)} {_print(node.rhs, extra)}"
-    if isinstance(node, P.ParenExpr):
-        return f"({_print(node.expr, extra)})"
-    if isinstance(node, P.UnaryExpr):
-        return f"-{_print(node.expr, extra)}"
-    if isinstance(node, P.NumberLiteral):
-        return _number(node.val)
-    if isinstance(node, P.StringLiteral):
-        return _quote(node.val)
-    raise TypeError(f"unsupported PromQL node {type(node).__name__}")
+    out: list[str] = []
+    i, depth_brackets = 0, 0
+    skip_list = False  # inside a `by (...)`-style list of label names
+    while i < len(tokens):
+        kind, text = tokens[i]
+        if kind == "other" and text == "{":  # a selector's matchers: copy them, then the slot
+            j = i + 1
+            while j < len(tokens) and tokens[j][1] != "}":
+                j += 1
+            inner = "".join(t for _, t in tokens[i + 1:j]).rstrip()
+            body = "".join(t for _, t in tokens[i + 1:j])
+            trailing = body[len(inner):]
+            sep = "" if not inner.strip() or inner.endswith(",") else ","
+            out.append("{" + inner + sep + _SLOT + trailing + "}")
+            i = j + 1
+            continue
+        out.append(text)
+        if kind == "other" and text == "[":
+            depth_brackets += 1
+        elif kind == "other" and text == "]":
+            depth_brackets -= 1
+        elif kind == "other" and text == ")" and skip_list:
+            skip_list = False
+        elif kind == "name" and not depth_brackets and not skip_list:
+            after = next_text(i)
+            lower = text.lower()
+            if text in _LABEL_LISTS:
+                skip_list = after == "("
+            elif text in _KEYWORDS or lower in _NUMBERS or after == "(" or (text in _AGGREGATIONS and after in ("by", "without")):
+                pass
+            elif after != "{":  # a bare metric name
+                out.append("{" + _SLOT + "}")
+        i += 1
+    return "".join(out)
