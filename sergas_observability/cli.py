@@ -8,6 +8,7 @@ order, by `generate`, `check` and `lint` alike (they share one validation pass).
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -260,5 +261,14 @@ _import_command("sloth")
 _import_command("openslo")
 
 
-if __name__ == "__main__":  # pragma: no cover
+def run() -> None:
+    """The `sergas-obs` program. One short-lived process holds its whole Stack and
+    output in memory, all of it live until exit: the cyclic garbage collector
+    would walk that growing heap again and again and free nothing, so it is
+    off (reference counting still frees what is dropped)."""
+    gc.disable()
     main()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -150,7 +150,8 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
         timezone="browser",
         editable=False,
     )
-    document = _prune_none(json.loads(json.dumps(built.to_json_data(), cls=DashboardEncoder)))
+    # Through JSON and back: plain data, every object's keys sorted and None values dropped on the way.
+    document = _prune_none(json.loads(json.dumps(built.to_json_data(), cls=DashboardEncoder), object_pairs_hook=_sorted_pairs))
     document = _keep(document, DASHBOARD_KEYS)
     document["timepicker"] = {}
     document["templating"]["list"] = [_variable(v) for v in document["templating"]["list"]]
@@ -161,6 +162,10 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
 # Keys a reviewer reads first, in this order; the rest follow sorted (the writer keeps this order).
 _DASHBOARD_FIRST = ("title", "uid", "description", "tags")
 _PANEL_FIRST = ("id", "type", "title", "gridPos", "datasource", "targets")  # as Grafana lists them
+
+
+def _sorted_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in sorted(pairs) if value is not None}
 
 
 def _sorted(value: Any) -> Any:
@@ -360,9 +365,9 @@ def _mappings(panel: Panel) -> list[dict[str, Any]]:
 
 
 def _prune_none(value: Any) -> Any:
-    """The same data without any key or list item whose value is None."""
+    """The same data without any list item whose value is None (_sorted_pairs dropped the keys)."""
     if isinstance(value, dict):
-        return {key: _prune_none(item) for key, item in value.items() if item is not None}
+        return {key: _prune_none(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_prune_none(item) for item in value if item is not None]
     return value
