@@ -35,8 +35,8 @@ approvals = SLO(
     description="Approval requests decided by a person before they time out.",
     objective=95.0,
     sli=RatioSLI(good="sergas_approvals_completed_total", bad="sergas_approval_timeouts_total"),
-    # A few approvals an hour: page on 6 an hour already, not on 60.
-    min_traffic=0.1,
+    # A few approvals an hour: 5 timed-out approvals in a tier's window are already an incident.
+    min_bad_events=5,
     runbook_url=f"{RUNBOOKS}/APPROVAL_TIMEOUTS.md",
 )
 

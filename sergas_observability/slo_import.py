@@ -404,7 +404,7 @@ def render_python(slos: Iterable[SLO], source: str) -> str:
     for slo in slos:
         lines.append("    SLO(")
         for field in ("service", "name", "objective", "period", "description", "sli", "runbook_url", "page_severity",
-                      "ticket_severity", "tiers", "min_traffic", "alert_name", "labels", "annotations"):
+                      "ticket_severity", "tiers", "min_bad_events", "alert_name", "labels", "annotations"):
             value = getattr(slo, field)
             if field == "alert_name" and value == camel(slo.name) + "BudgetBurn":
                 continue

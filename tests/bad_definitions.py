@@ -273,6 +273,8 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
      [("availability = ", "SLO 'availability' field 'objective': objective 0.995 is a percentage: this SLO allows 99.005 % errors; write 99.5 for 99.5 %")], ["slo/objective-ratio"]),
     ("objective leaves no budget", [("objective=99.5", "objective=99.99999999999")],
      [("availability = ", "SLO 'availability' field 'objective': objective 99.99999999999 leaves no error budget (a budget of 0 pages on every failed event)")], ["slo/no-budget"]),
+    ("a field that was replaced", [("objective=99.5", "objective=99.5, min_traffic=1")],
+     [("availability = ", "SLO 'availability' field 'min_traffic': min_traffic (a traffic floor below which pages were off) was replaced by min_bad_events (default 10): a tier needs that many bad events in its long window, so a quiet service that is down still pages; remove min_traffic, or give min_bad_events")], ["definition/invalid"]),
     ("tier a total outage cannot fire", [("objective=99.5", "objective=90")],
      [("availability = ", "SLO 'availability' field 'tiers': the 1h/5m page fires only when more than 144 % of the events fail (burn rate 14.4 x a budget of 10 %): not even a total outage fires it; lower its burn rate or raise the objective [slo/tier-unreachable]")], ["slo/tier-unreachable"]),
     ("SLO over a gauge", [('total="demo_requests_total")', 'total="demo_queue_depth")')],
@@ -281,8 +283,8 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
 
 # Likely mistakes: generate prints them and writes the tree.
 WARNINGS: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
-    ("budget one failed event spends", [("objective=99.5", "objective=99.95")],
-     [("availability = ", "SLO 'availability' field 'objective': at 1 events a minute (min_traffic) the budget allows 0.03 bad events an hour and one failed event within 1h page [slo/tiny-budget]")], ["slo/tiny-budget"]),
+    ("one failed event alerts", [("objective=99.5", "objective=99.5, min_bad_events=1")],
+     [("availability = ", "SLO 'availability' field 'min_bad_events': min_bad_events=1: at low traffic a single failed event fires every tier whose windows it fills; give 2 or more (default 10) [slo/tiny-budget]")], ["slo/tiny-budget"]),
 ]
 
 

@@ -59,16 +59,18 @@ def test_one_rule_per_series_and_one_alert_per_tier(stack, tree):
         records = [(r["record"], tuple(sorted(r["labels"].items()))) for r in rules if "record" in r]
         assert len(records) == len(set(records))  # each recorded series has one rule
         events = sorted(dict(labels)["event"] for name, labels in records if name == "slo:sli_events:rate5m")
+        recent = sorted(dict(labels)["event"] for name, labels in records if name == "slo:sli_events:rate6h")
         windows = [dict(labels)["window"] for name, labels in records if name == "slo:burn_rate:ratio"]
-        assert events == ["bad", "total"] and windows == list(slo.windows)
-        assert len(records) == 2 + len(slo.windows) + 2  # events, burn rates, budget left, objective
+        assert events == recent == ["bad", "total"] and windows == list(slo.windows)
+        assert len(records) == 4 + len(slo.windows) + 2  # events over 5m and 6h, burn rates, budget left, objective
         for rule in rules:  # a few short lines each: no label_replace() branches joined by `or`
             assert "label_replace" not in rule["expr"] and rule["expr"].count("\n") <= 5, rule["expr"]
         alerts = [r for r in rules if "alert" in r]
         assert [a["alert"] for a in alerts] == [slo.tier_alert_name(t) for t in slo.tiers]
         assert [a["labels"]["severity"] for a in alerts] == ["P0", "P0", "P1", "P1"]
         for alert in alerts:
-            assert " or " not in alert["expr"]  # each tier alone, never an OR of window pairs
+            # each tier alone, never an OR of window pairs (`or vector(0)` only fills in a missing rate)
+            assert " or " not in alert["expr"].replace(" or vector(0)", "")
             assert alert["annotations"]["summary"].endswith(".")
             assert "{{ $labels.service }}" in alert["annotations"]["description"]
             assert alert["annotations"]["runbook_url"] == slo.runbook_url
@@ -92,28 +94,41 @@ def test_generated_tests_assert_the_issue_times(stack, tree):
     # after a day of clean history: 0.005 x 14.4 x 60 min = 4.32 min: firing at +5m, not at +4m
     assert checks[("1d5m", "HttpAvailabilityBudgetBurn1h")] is True
     assert checks[("1d4m", "HttpAvailabilityBudgetBurn1h")] is False
-    # 0.005 x 6 x 360 = 10.8 min; 0.005 x 3 x 1440 = 21.6 min (+3 min: a window over recorded rates)
+    # 0.005 x 6 x 360 = 10.8 min; the ticket: 0.005 x 2.1 x 1440 = 15.12 min, exact (no lag: the last 6h are read whole)
     assert (checks[("1d11m", "HttpAvailabilityBudgetBurn6h")], checks[("1d10m", "HttpAvailabilityBudgetBurn6h")]) == (True, False)
-    assert (checks[("1d25m", "HttpAvailabilityBudgetBurn1d")], checks[("1d21m", "HttpAvailabilityBudgetBurn1d")]) == (True, False)
+    assert (checks[("1d16m", "HttpAvailabilityBudgetBurn1d")], checks[("1d15m", "HttpAvailabilityBudgetBurn1d")]) == (True, False)
     assert checks[("1d3h", "HttpAvailabilityBudgetBurn6h")] is True
     assert checks[("1d3h10m", "HttpAvailabilityBudgetBurn1h")] is False
     assert checks[("1d3h10m", "HttpAvailabilityBudgetBurn6h")] is False
+    assert checks[("1d3h", "HttpAvailabilityBudgetBurn1d")] is True
+    assert checks[("1d3h35m", "HttpAvailabilityBudgetBurn1d")] is False  # a ticket resolves within 35 minutes (Sloth: ~6 h)
     tenfold = next(t for t in doc["tests"] if "10x burn" in t["name"])
     # 6 x 6h / 10 = 216 min after a clean 6h window
     assert {(c["eval_time"], bool(c["exp_alerts"])) for c in tenfold["alert_rule_test"]} == {("9h37m", True), ("9h35m", False)}
+    quiet = {t["name"].split(": ", 1)[1].split(" (")[0]: t for t in doc["tests"] if "0.5 events a minute" in t["name"]}
+    assert set(quiet) == {"3 failed events at 0.5 events a minute: no alert",
+                          "total outage at 0.5 events a minute: HttpAvailabilityBudgetBurn1h pages within 24m"}
+    page = quiet["total outage at 0.5 events a minute: HttpAvailabilityBudgetBurn1h pages within 24m"]["alert_rule_test"]
+    assert [(c["eval_time"], bool(c["exp_alerts"])) for c in page] == [("1h24m", True)]  # after an hour of quiet history
     names = " ".join(t["name"] for t in doc["tests"])
-    for scenario in ("errors at 0.5 events a minute", "steady burn at 1.2x 14.4", "steady burn at 1.2x 1:"):
+    for scenario in ("steady burn at 1.2x 14.4", "steady burn at 1.2x 1.2:"):
         assert scenario in names
     own = " ".join(t["name"] for t in yaml.safe_load((tree / slo_test_file(slo)).read_text())["tests"])
-    for scenario in ("total outage: every alert fires", "(burn rate 0.5): no alert", "zero traffic", "metrics absent"):
+    for scenario in ("total outage: every alert fires", "(burn rate 0.6): no alert", "zero traffic", "metrics absent"):
         assert scenario in own
     days = yaml.safe_load((tree / slo_test_file(slo, DAYS)).read_text())
     assert days["evaluation_interval"] == "5m"
     outage = next(t for t in days["tests"] if "3h outage after 3d" in t["name"])
     checks = {(c["eval_time"], c["alertname"]): bool(c["exp_alerts"]) for c in outage["alert_rule_test"]}
-    assert checks == {("3d20m", "HttpAvailabilityBudgetBurn3d"): False, ("3d30m", "HttpAvailabilityBudgetBurn3d"): True}
+    # 0.005 x 1.2 x 4320 = 25.92 min; resolved 35 min after the outage
+    assert checks == {("3d25m", "HttpAvailabilityBudgetBurn3d"): False, ("3d30m", "HttpAvailabilityBudgetBurn3d"): True,
+                      ("3d3h", "HttpAvailabilityBudgetBurn3d"): True, ("3d3h35m", "HttpAvailabilityBudgetBurn3d"): False}
+    tenfold = next(t for t in days["tests"] if "10x burn" in t["name"])
+    # the first ticket: 0.005 x 2.1 x 1440 / 0.05 = 302.4 min after a clean day (Pyrra 373, Sloth 432)
+    assert {(c["eval_time"], c["alertname"], bool(c["exp_alerts"])) for c in tenfold["alert_rule_test"]} == {
+        ("1d5h5m", "HttpAvailabilityBudgetBurn1d", True), ("1d5h", "HttpAvailabilityBudgetBurn1d", False)}
     one_x = next(t for t in days["tests"] if "1x burn for 3 days" in t["name"])
-    assert one_x["promql_expr_test"][0]["exp_samples"] == []  # ALERTS of the pages: not one sample in 3 days
+    assert one_x["promql_expr_test"][0]["exp_samples"] == []  # ALERTS of every tier: not one sample in 3 days
 
 
 @pytest.mark.slow

@@ -48,12 +48,12 @@ def test_identity_selectors_labels_and_annotations_are_not_the_shape():
 @pytest.mark.parametrize("other", [
     slo(objective=99.9),
     slo(period="28d"),
-    slo(min_traffic=5),
+    slo(min_bad_events=5),
     slo(tiers=(BurnRateTier(long="1h", short="5m", burn_rate=14.4, action="page"), BurnRateTier(long="3d", short="6h", burn_rate=1, action="ticket"))),
     slo(sli=RatioSLI(good='http_requests_total{handler="/checkout",code="200"}', total='http_requests_total{handler="/checkout"}')),
     slo(sli=RatioSLI(bad=('http_requests_total{code="500"}', 'http_requests_total{code="503"}'), total="http_requests_total")),
     slo(sli=LatencySLI(histogram='http_request_duration_seconds{handler="/checkout"}', threshold=0.5)),
-], ids=["objective", "period", "min_traffic", "tiers", "good-over-total", "two-bad-selectors", "latency"])
+], ids=["objective", "period", "min_bad_events", "tiers", "good-over-total", "two-bad-selectors", "latency"])
 def test_what_changes_the_rules_changes_the_shape(other):
     assert shape(other) != shape(slo())
 

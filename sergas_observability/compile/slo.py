@@ -3,20 +3,28 @@
 Per SLO, in a group evaluated every minute:
 
 1. `slo:sli_events:rate5m{event="bad"}` and `{event="total"}`: the bad and
-   total event rates over 5m, read from the raw series once.
+   total event rates over 5m, read from the raw series once; and, when a tier
+   reads a window longer than 6h, `slo:sli_events:rate6h` over 6h.
 2. `slo:burn_rate:ratio{window=...}`, one rule per window the tiers use:
-   error ratio / error budget. Windows up to 6h are read from the raw series:
-   they decide how fast a page fires, and a windowed average of the 5m rates
-   would lag a step change by ~2 minutes. Longer windows average the two
-   recorded 5m series instead (sum of bad over sum of total, so
-   traffic-weighted, never a mean of ratios): a few thousand samples of 2
-   series, whatever the cardinality behind them.
+   error ratio / error budget. Windows up to 6h are read from the raw series
+   (6h through its recorded rate): they decide how fast an alert fires, and
+   a windowed average of the 5m rates would see a step ~2.5 minutes late (a 5m
+   rate takes 5 minutes to rise). Longer windows are the exact last 6h plus an
+   average of the recorded 5m rates before it (`[18h] offset 6h` for a day):
+   weighted by duration, so traffic-weighted (sum of bad over sum of total,
+   never a mean of ratios), and exact for any change within the last 6 hours -
+   no lag where detection happens - at the cost of a few thousand samples of
+   2 recorded series, whatever the cardinality behind them.
 3. One alert per tier, each with its own name, so the on-call sees which pair
-   fired and the fast page clears on its own. A page also needs the last 5m to
-   burn at half its rate or more: it resolves within ~5 minutes of recovery
-   instead of waiting for its 30m window, while a steady burn, whose 5m rate
-   hovers around the tier's rate, never makes it flap. Pages need
-   `min_traffic` over their long window.
+   fired and the fast page clears on its own. Every tier also needs:
+   - its recovery window (5m for pages, 30m for tickets) to burn at half its
+     rate or more: it resolves within ~5 (~30) minutes of recovery instead of
+     waiting for its short window, while a steady burn, whose recovery window
+     hovers around the tier's rate, never makes it flap;
+   - at least `min_bad_events` bad events in its long window (in its short
+     one for windows over 6h): a handful of failures at low traffic never
+     alerts, a sustained outage at any traffic does (there is no traffic
+     floor to fall under).
 
 and in a second group every 2m30s (the period figures move slowly):
 
@@ -54,6 +62,8 @@ from ..model.slo import (
     BURN_RATE_RECORD,
     EVENTS_RECORD,
     OBJECTIVE_RECORD,
+    RECENT_EVENTS_RECORD,
+    RECOVERY_WINDOWS,
     SLO,
     BurnRateTier,
     duration_seconds,
@@ -223,18 +233,41 @@ def _identity(slo: SLO, **more: str) -> dict[str, str]:
     return dict(sorted({**more, "service": slo.service, "slo": slo.name}.items()))
 
 
+RECENT_WINDOW = format_duration(RAW_WINDOW_LIMIT)
+
+
+def _long(slo: SLO) -> bool:
+    """Whether a tier reads a window longer than the raw ones (then 6h is recorded too)."""
+    return any(duration_seconds(w) > RAW_WINDOW_LIMIT for w in slo.windows)
+
+
 def events_rules(slo: SLO, events: SLIEvents) -> list[dict[str, Any]]:
+    windows = [(EVENTS_RECORD, BASE_WINDOW)] + ([(RECENT_EVENTS_RECORD, RECENT_WINDOW)] if _long(slo) else [])
     return [
-        {"record": EVENTS_RECORD, "expr": events.bad(BASE_WINDOW), "labels": _identity(slo, event="bad")},
-        {"record": EVENTS_RECORD, "expr": events.total(BASE_WINDOW), "labels": _identity(slo, event="total")},
+        {"record": record, "expr": (events.bad if event == "bad" else events.total)(window), "labels": _identity(slo, event=event)}
+        for record, window in windows
+        for event in ("bad", "total")
     ]
 
 
+def _series(slo: SLO, record: str, event: str) -> str:
+    return f'{record}{{{slo_matchers(slo)},event="{event}"}}'
+
+
 def _recorded(slo: SLO, event: str, window: str | None) -> str:
-    selector = f'{EVENTS_RECORD}{{{slo_matchers(slo)},event="{event}"}}'
+    """Events per second of one kind over `window` (None: the last 5m), from the recorded rates."""
     if window is None:
-        return f"(sum({selector}) or vector(0))"
-    return f"(sum(avg_over_time({selector}[{window}])) or vector(0))"
+        return f"(sum({_series(slo, EVENTS_RECORD, event)}) or vector(0))"
+    if window == RECENT_WINDOW and _long(slo):
+        return f"(sum({_series(slo, RECENT_EVENTS_RECORD, event)}) or vector(0))"
+    seconds = duration_seconds(window)
+    if seconds <= RAW_WINDOW_LIMIT or window == slo.period:
+        return f"(sum(avg_over_time({_series(slo, EVENTS_RECORD, event)}[{window}])) or vector(0))"
+    # The exact last 6h, then the average of the 5m rates before it, weighted by hours.
+    before = format_duration(seconds - RAW_WINDOW_LIMIT)
+    recent_hours, before_hours = RAW_WINDOW_LIMIT / 3600, (seconds - RAW_WINDOW_LIMIT) / 3600
+    return (f"((sum({_series(slo, RECENT_EVENTS_RECORD, event)}) or vector(0)) * {num(recent_hours)}"
+            f" + (sum(avg_over_time({_series(slo, EVENTS_RECORD, event)}[{before}] offset {RECENT_WINDOW})) or vector(0)) * {num(before_hours)})")
 
 
 def _ratio(bad: str, total: str, budget: float) -> str:
@@ -244,12 +277,10 @@ def _ratio(bad: str, total: str, budget: float) -> str:
 
 def burn_rate_expr(slo: SLO, events: SLIEvents, window: str) -> str:
     seconds = duration_seconds(window)
-    if window == BASE_WINDOW:
-        bad, total = _recorded(slo, "bad", None), _recorded(slo, "total", None)
-    elif seconds <= RAW_WINDOW_LIMIT:
-        bad, total = events.bad(window), events.total(window)
+    if window == BASE_WINDOW or seconds > RAW_WINDOW_LIMIT or (window == RECENT_WINDOW and _long(slo)):
+        bad, total = _recorded(slo, "bad", None if window == BASE_WINDOW else window), _recorded(slo, "total", None if window == BASE_WINDOW else window)
     else:
-        bad, total = _recorded(slo, "bad", window), _recorded(slo, "total", window)
+        bad, total = events.bad(window), events.total(window)
     return _ratio(bad, total, slo.error_budget)
 
 
@@ -264,15 +295,21 @@ def _burn(slo: SLO, window: str) -> str:
     return f'{BURN_RATE_RECORD}{{{slo_matchers(slo)},window="{window}"}}'
 
 
+def bad_events(slo: SLO, window: str) -> str:
+    """How many bad events the window (6h at most) holds, from the recorded rates."""
+    return f"{_recorded(slo, 'bad', None if window == BASE_WINDOW else window)} * {duration_seconds(window):g}"
+
+
 def alert_expr(slo: SLO, tier: BurnRateTier) -> str:
     rate = tier.rate_for(slo.period_seconds)
     lines = [f"{_burn(slo, tier.long)} > {num(rate)}", f"and on() {_burn(slo, tier.short)} > {num(rate)}"]
-    if tier.action == "page":
-        if duration_seconds(tier.short) > duration_seconds(BASE_WINDOW):
-            lines.append(f"and on() {_burn(slo, BASE_WINDOW)} > {num(rate / 2)}")
-        if slo.min_traffic > 0:
-            total = f'{EVENTS_RECORD}{{{slo_matchers(slo)},event="total"}}'
-            lines.append(f"and on() avg_over_time({total}[{tier.long}]) * 60 >= {num(slo.min_traffic)}")
+    recovery = RECOVERY_WINDOWS[tier.action]
+    if duration_seconds(tier.short) > duration_seconds(recovery):
+        lines.append(f"and on() {_burn(slo, recovery)} > {num(rate / 2)}")
+    # Counted over the long window; over the short one when the long one is longer than
+    # 6h (a ticket's): it too must burn, and it is read from few samples.
+    counted = tier.long if duration_seconds(tier.long) <= RAW_WINDOW_LIMIT else tier.short
+    lines.append(f"and on() {bad_events(slo, counted)} >= {slo.min_bad_events}")
     return "\n".join(lines)
 
 

@@ -20,15 +20,16 @@ samples of constant traffic:
 evaluated every minute as in production:
 
 - outage: after a day of clean history every request fails for 3 hours (or
-  until the slowest tier fired, if later). Each
-  tier up to a day long fires by its SRE-workbook detection time (budget x
-  burn rate x long window / error ratio) plus one evaluation interval (plus 3
-  minutes for windows averaged from the recorded 5m rates, which see a step ~2
-  minutes late), and not an evaluation before the workbook allows; 10 minutes
-  after recovery every page has resolved.
-- 10x burn: the first tier to fire does so by its workbook time + 1 interval.
-- low traffic: a handful of failed requests at half of `min_traffic`: no page
-  at any evaluation.
+  until the slowest tier fired, if later). Each tier up to a day long fires
+  by its SRE-workbook detection time (budget x burn rate x long window /
+  error ratio) plus one evaluation interval, and not an evaluation before
+  the workbook allows; after recovery every page resolves within 10 minutes
+  and every ticket within 35.
+- 10x burn: the first page fires by its workbook time + 1 interval.
+- quiet service, 0.5 events a minute: 3 failed events fire nothing at any
+  evaluation; a total outage pages once the fastest page's window holds
+  `min_bad_events` bad events (20 minutes at the default 10, plus the lag
+  of the recorded rates the count reads).
 - steady burn, per tier, at 1.2x its own rate: once firing, the tier stays
   firing at every evaluation (no flapping).
 
@@ -39,7 +40,9 @@ windows read every sample):
 
 - outage after 3 days of clean history: the tiers with longer windows fire
   by their workbook time + 1 interval.
-- 1x burn for 3 days: no page at any evaluation.
+- 10x burn after a clean day: the first ticket fires by its workbook time
+  + 1 interval.
+- 1x burn for 3 days: no page and no ticket at any evaluation.
 
 Pages read windows of at most 6 hours, so a day of history is as clean for
 them as three. The input series are derived from the SLI's selectors: one
@@ -63,15 +66,21 @@ from ..model.base import duration_seconds, format_duration
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, BurnRateTier, LatencySLI, selector_of
 from ..promql import Selector, format_selector
 from ..promql.templates import expand
-from .slo import RAW_WINDOW_LIMIT, Links, SLIEvents, alert_annotations, alert_labels, num, rule_shape, rules_file
+from .slo import Links, SLIEvents, alert_annotations, alert_labels, num, rule_shape, rules_file
 
 SAMPLE_MINUTES = 1  # input samples, in both files
 DAYS_EVERY = 5  # evaluation interval of the multi-day file, minutes
 SHORT_HISTORY = 24 * 60  # clean history of the every-minute outage, minutes
 TRAFFIC = 100.0  # events per minute in every scenario but the low-traffic one
 RECOVERY_LIMIT = 10  # minutes after an outage by which every page has resolved
+TICKET_RECOVERY_LIMIT = 35  # ... and every ticket (its 30m recovery window, plus a margin)
+QUIET_TRAFFIC = 0.5  # events a minute of the quiet service the low-traffic scenarios replay
+QUIET_FAILURES = 3  # a handful of failed events: never an alert
+QUIET_PAGE_LIMIT = 30  # minutes by which a quiet service's total outage pages (with the default min_bad_events)
 OWN_MINUTES = 15  # replayed by each SLO's own checks: a few evaluations of every group
-RECORDED_WINDOW_LAG = 3
+# A tier's bad-event count over a window up to 6h averages the recorded 5m rates,
+# which see a step ~2.5 minutes late: only a count reached at low traffic waits for it.
+COUNT_LAG = 3
 GENERIC_VALUES = ("200", "500", "503", "success", "error", "x", "")  # "" leaves the label out
 
 
@@ -197,20 +206,28 @@ class SLOTests:
 
     def latest_firing(self, tier: BurnRateTier, workbook: float) -> int:
         """The evaluation by which the tier must fire: the first one after the
-        workbook time, i.e. at most one interval later (+ the recorded windows' lag)."""
-        lag = RECORDED_WINDOW_LAG if duration_seconds(tier.long) > RAW_WINDOW_LIMIT else 0
-        return (math.floor(workbook / self.every) + 1) * self.every + math.ceil(lag / self.every) * self.every
+        workbook time, i.e. at most one interval later."""
+        return (math.floor(workbook / self.every) + 1) * self.every
 
-    def _detection_checks(self, start: int, tier: BurnRateTier, workbook: float) -> list[dict[str, Any]]:
-        checks = [self._check(start + self.latest_firing(tier, workbook), tier, True)]
+    def counted(self, tier: BurnRateTier, error_ratio: float, traffic: float = TRAFFIC) -> float:
+        """Minutes from the start of a constant burn until the tier's count window holds
+        min_bad_events bad events, plus the lag of the recorded rates it may read."""
+        return self.slo.min_bad_events / (traffic * error_ratio) + COUNT_LAG
+
+    def due(self, tier: BurnRateTier, workbook: float, error_ratio: float, traffic: float = TRAFFIC) -> int:
+        """The evaluation by which the tier must fire: past its workbook time and its bad-event count."""
+        return self.latest_firing(tier, max(workbook, self.counted(tier, error_ratio, traffic)))
+
+    def _detection_checks(self, start: int, tier: BurnRateTier, workbook: float, error_ratio: float) -> list[dict[str, Any]]:
+        checks = [self._check(start + self.due(tier, workbook, error_ratio), tier, True)]
         earliest = (math.ceil(workbook / self.every) - 1) * self.every  # the last evaluation before the workbook time
         if earliest > 0:  # where the tier must not fire yet
             checks.append(self._check(start + earliest, tier, False))
         return checks
 
-    def _never_paged(self, minute: int) -> dict[str, Any]:
-        """No page was pending or firing at any evaluation up to `minute`: ALERTS holds no sample."""
-        names = "|".join(self.slo.tier_alert_name(t) for t in self.pages)
+    def _never_alerted(self, minute: int, tiers: Sequence[BurnRateTier]) -> dict[str, Any]:
+        """None of `tiers` was pending or firing at any evaluation up to `minute`: ALERTS holds no sample."""
+        names = "|".join(self.slo.tier_alert_name(t) for t in tiers)
         expr = f'ALERTS{{alertname=~"{names}",service="{self.slo.service}",slo="{self.slo.name}"}}'
         return {"expr": f"count_over_time({expr}[{format_duration(minute * 60)}])", "eval_time": format_duration(minute * 60), "exp_samples": []}
 
@@ -223,17 +240,16 @@ class SLOTests:
 
     def minute_tests(self) -> list[dict[str, Any]]:
         short = [t for t in self.slo.tiers if _minutes(t.long) <= self.short_history]
-        tests = [self.outage(self.short_history, short, recovery=True), self.tenfold_burn(days=False)]
-        if self.slo.min_traffic > 0 and self.pages:
-            tests.append(self.low_traffic())
+        tests = [self.outage(self.short_history, short), *(self.tenfold_burn(action, days=False) for action in ("page", "ticket"))]
+        if self.pages:
+            tests += [self.quiet_failures(), self.quiet_outage()]
         tests.extend(self.steady_burn(tier) for tier in self.slo.tiers)
         return [t for t in tests if t is not None]
 
     def days_tests(self) -> list[dict[str, Any]]:
         long = [t for t in self.slo.tiers if _minutes(t.long) > self.short_history]
-        tests = [self.outage(self.longest, long, recovery=False) if long else None, self.tenfold_burn(days=True)]
-        if self.pages:
-            tests.append(self.one_x_burn())
+        tests = [self.outage(self.longest, long) if long else None, *(self.tenfold_burn(action, days=True) for action in ("page", "ticket"))]
+        tests.append(self.one_x_burn())
         return [t for t in tests if t is not None]
 
     # -- scenarios ------------------------------------------------------------------
@@ -253,54 +269,76 @@ class SLOTests:
         name = f"{format(error_ratio * 100, '.3g')}% bad events (burn rate {num(slowest / 2)}): no alert"
         return self._test(name, [Segment(OWN_MINUTES, TRAFFIC, error_ratio)], checks)
 
-    def outage(self, history: int, tiers: list[BurnRateTier], recovery: bool) -> dict[str, Any]:
+    def outage(self, history: int, tiers: list[BurnRateTier]) -> dict[str, Any]:
         """Clean history, then every request fails for 3 hours, then recovery."""
         timed = [(t, w) for t in tiers if (w := self.detection(t, 1.0)) is not None]
         # 3 hours, or until the slowest tier fired (a 95 % SLO's 3d tier takes 216 minutes)
-        outage = max([180] + [self.latest_firing(t, w) + 5 for t, w in timed])
+        outage = max([180] + [self.due(t, w, 1.0) + 5 for t, w in timed])
         checks = []
         for tier, workbook in timed:
-            checks += self._detection_checks(history, tier, workbook)
-            if tier.action == "page" and recovery:
-                checks.append(self._check(history + outage, tier, True))
-        if recovery:
-            checks += [self._check(history + outage + RECOVERY_LIMIT, t, False) for t in self.pages]
-        segments = [Segment(history, TRAFFIC, 0.0), Segment(outage, TRAFFIC, 1.0), Segment(RECOVERY_LIMIT + 5, TRAFFIC, 0.0)]
-        name = f"{format_duration(outage * 60)} outage after {format_duration(history * 60)} of clean history: each tier fires by its workbook time + 1 interval"
-        if recovery:
-            name += f", every page resolves within {RECOVERY_LIMIT}m of recovery"
+            checks += self._detection_checks(history, tier, workbook, 1.0)
+            checks.append(self._check(history + outage, tier, True))
+            limit = RECOVERY_LIMIT if tier.action == "page" else TICKET_RECOVERY_LIMIT
+            checks.append(self._check(history + outage + math.ceil(limit / self.every) * self.every, tier, False))
+        recovery = TICKET_RECOVERY_LIMIT + 5 if any(t.action == "ticket" for t, _ in timed) else RECOVERY_LIMIT + 5
+        segments = [Segment(history, TRAFFIC, 0.0), Segment(outage, TRAFFIC, 1.0), Segment(recovery, TRAFFIC, 0.0)]
+        name = (f"{format_duration(outage * 60)} outage after {format_duration(history * 60)} of clean history: each tier fires by its"
+                f" workbook time + 1 interval; after recovery every page resolves within {RECOVERY_LIMIT}m, every ticket within {TICKET_RECOVERY_LIMIT}m")
         return self._test(name, segments, checks)
 
-    def tenfold_burn(self, days: bool) -> dict[str, Any] | None:
+    def tenfold_burn(self, action: str, days: bool) -> dict[str, Any] | None:
+        """A burn at 10x: the first tier of `action` fires by its workbook time + 1 interval."""
         error_ratio = 10 * self.slo.error_budget
         if error_ratio > 1:
             return None
-        times = [(w, t) for t in self.slo.tiers if (w := self.detection(t, error_ratio)) is not None]
+        times = [(w, t) for t in self.slo.tiers if t.action == action and (w := self.detection(t, error_ratio)) is not None]
         if not times:
             return None
-        workbook, first = min(times, key=lambda pair: self.latest_firing(pair[1], pair[0]))
+        workbook, first = min(times, key=lambda pair: self.due(pair[1], pair[0], error_ratio))
         clean = _minutes(first.long)  # its long window starts clean, as after days of history
-        if (clean > self.short_history) != days:
+        # Tickets take hours at 10x: replayed every 5 minutes (the days file), pages every minute.
+        if (clean > self.short_history or action == "ticket") != days:
             return None  # the other file times it
-        segments = [Segment(clean, TRAFFIC, 0.0), Segment(self.latest_firing(first, workbook) + 5, TRAFFIC, error_ratio)]
-        checks = self._detection_checks(clean, first, workbook)
+        segments = [Segment(clean, TRAFFIC, 0.0), Segment(self.due(first, workbook, error_ratio) + 5, TRAFFIC, error_ratio)]
+        checks = self._detection_checks(clean, first, workbook, error_ratio)
         return self._test(f"10x burn: {self.slo.tier_alert_name(first)} fires by its workbook time + 1 interval", segments, checks)
 
     def one_x_burn(self) -> dict[str, Any]:
         days = 3 * 24 * 60
         segments = [Segment(days, TRAFFIC, self.slo.error_budget)]
-        checks = [self._check(days, t, False) for t in self.pages]
-        return self._test("1x burn for 3 days: no page", segments, checks, promql_expr_test=[self._never_paged(days)])
+        checks = [self._check(days, t, False) for t in self.slo.tiers]
+        return self._test("1x burn for 3 days: no page, no ticket", segments, checks,
+                          promql_expr_test=[self._never_alerted(days, self.slo.tiers)])
 
-    def low_traffic(self) -> dict[str, Any]:
-        traffic = self.slo.min_traffic / 2
-        blip = math.ceil(5 / traffic)  # a handful (5) of failed requests, all of them failing
-        quiet = max(_minutes(t.long) for t in self.pages)
-        segments = [Segment(quiet, traffic, 0.0), Segment(blip, traffic, 1.0), Segment(60, traffic, 0.0)]
+    def _quiet_history(self) -> int:
+        return max(_minutes(t.long) for t in self.pages)  # the pages' windows full of quiet, clean traffic
+
+    def quiet_failures(self) -> dict[str, Any] | None:
+        """A handful of failed events at QUIET_TRAFFIC: no alert at any evaluation."""
+        failures = min(QUIET_FAILURES, self.slo.min_bad_events - 1)
+        if failures < 1:
+            return None
+        quiet = self._quiet_history()
+        blip = math.ceil(failures / QUIET_TRAFFIC)  # every request fails until `failures` failed
+        segments = [Segment(quiet, QUIET_TRAFFIC, 0.0), Segment(blip, QUIET_TRAFFIC, 1.0), Segment(60, QUIET_TRAFFIC, 0.0)]
         end = quiet + blip + 60
-        checks = [self._check(end, t, False) for t in self.pages]
-        exprs = [self._never_paged(end)]
-        return self._test(f"5 errors at {num(traffic)} events a minute: no page", segments, checks, promql_expr_test=exprs)
+        checks = [self._check(end, t, False) for t in self.slo.tiers]
+        return self._test(f"{failures} failed events at {num(QUIET_TRAFFIC)} events a minute: no alert", segments, checks,
+                          promql_expr_test=[self._never_alerted(end, self.slo.tiers)])
+
+    def quiet_outage(self) -> dict[str, Any] | None:
+        """A total outage at QUIET_TRAFFIC pages once its fastest page holds min_bad_events bad events."""
+        timed = [(t, w) for t in self.pages if (w := self.detection(t, 1.0)) is not None]
+        if not timed:
+            return None
+        # The count, not the burn, decides at this traffic: min_bad_events requests, plus the recorded rates' lag.
+        first, workbook = min(timed, key=lambda pair: self.due(pair[0], pair[1], 1.0, QUIET_TRAFFIC))
+        by = self.due(first, workbook, 1.0, QUIET_TRAFFIC)
+        quiet = _minutes(first.long)  # its window full of quiet, clean traffic
+        segments = [Segment(quiet, QUIET_TRAFFIC, 0.0), Segment(by + 5, QUIET_TRAFFIC, 1.0)]
+        checks = [self._check(quiet + by, first, True)]
+        name = f"total outage at {num(QUIET_TRAFFIC)} events a minute: {self.slo.tier_alert_name(first)} pages within {by}m"
+        return self._test(name, segments, checks)
 
     def zero_traffic(self) -> list[dict[str, Any]]:
         length = OWN_MINUTES
@@ -332,26 +370,17 @@ class SLOTests:
         return [flat, absent]
 
     def steady_burn(self, tier: BurnRateTier) -> dict[str, Any] | None:
-        """A constant burn at 1.2x the tier's rate: once firing, firing at every evaluation.
-
-        Pages start after a clean long window, so the test also times them;
-        tickets (timed by the outage) burn from the start, to keep the test short.
-        """
+        """A constant burn at 1.2x the tier's rate: once firing, firing at every evaluation."""
         rate = tier.rate_for(self.slo.period_seconds)
         error_ratio = 1.2 * rate * self.slo.error_budget
         if error_ratio > 1:
             return None
         hold = 30
-        if tier.action == "page":
-            workbook = self.detection(tier, error_ratio)
-            assert workbook is not None
-            clean, first = _minutes(tier.long), self.latest_firing(tier, workbook)
-            checks = self._detection_checks(clean, tier, workbook)[1:]
-        else:
-            clean, first, checks = 0, 5, []
-        segments = [Segment(clean, TRAFFIC, 0.0)] if clean else []
-        segments.append(Segment(first + hold, TRAFFIC, error_ratio))
-        checks += [self._check(clean + m, tier, True) for m in range(first, first + hold + 1, self.every)]
+        # Burning from the start (the outage and 10x scenarios time the tiers): every
+        # window sees the burn at once, so the tier fires once its bad events are counted.
+        first = max(5, self.due(tier, 0, error_ratio))
+        segments = [Segment(first + hold, TRAFFIC, error_ratio)]
+        checks = [self._check(m, tier, True) for m in range(first, first + hold + 1, self.every)]
         return self._test(f"steady burn at 1.2x {num(rate)}: {self.slo.tier_alert_name(tier)} fires and never flaps", segments, checks)
 
 

@@ -32,7 +32,7 @@ RULES: dict[str, tuple[Level, str]] = {
     "routing/inhibit-equal-label": ("error", "an inhibit_equal label an alert does not carry: one service's alert mutes every other's"),
     "slo/objective-ratio": ("error", "an objective of 1 or less: a ratio written where a percentage is meant"),
     "slo/no-budget": ("error", "an objective that leaves no error budget"),
-    "slo/tiny-budget": ("warning", "a budget so small that one or two failed events page"),
+    "slo/tiny-budget": ("warning", "min_bad_events so low that a single failed event alerts"),
     "slo/tier-unreachable": ("error", "a burn-rate tier that not even a total outage fires"),
     # PromQL cross-reference
     "promql/syntax": ("error", "the expression does not parse"),

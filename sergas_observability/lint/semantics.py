@@ -21,8 +21,7 @@ from .findings import finding
 from .references import Emit, valid
 
 _HOST_PORT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?):(\d{1,5})$")
-# A budget that lets fewer bad events than this fire the fastest page is one a
-# single unlucky request can spend.
+# A tier that fewer bad events than this can fire is one a single unlucky request sets off.
 _FEWEST_EVENTS_TO_PAGE = 2
 
 
@@ -156,17 +155,11 @@ def _check_tiers(slo: SLO, emit: Emit) -> None:
 
 
 def _check_budget(slo: SLO, emit: Emit) -> None:
-    """At the least traffic that can page, how many bad events fire the fastest page tier."""
-    pages = [t for t in slo.tiers if t.action == "page"]
-    if not pages or slo.min_traffic <= 0:
-        return
-    fastest = min(pages, key=lambda t: duration_seconds(t.long))
-    events = fastest.rate_for(slo.period_seconds) * slo.error_budget * slo.min_traffic * duration_seconds(fastest.long) / 60
-    if events < _FEWEST_EVENTS_TO_PAGE:
-        per_hour = slo.error_budget * slo.min_traffic * 60
-        emit(finding("slo/tiny-budget", slo, "objective",
-                     f"at {slo.min_traffic:g} events a minute (min_traffic) the budget allows {per_hour:.2g} bad events an hour and "
-                     f"{'one failed event' if events < 1 else f'{events:.1f} failed events'} within {fastest.long} page"))
+    """A tier that one or two bad events can fire: at low traffic, one unlucky request pages."""
+    if slo.min_bad_events < _FEWEST_EVENTS_TO_PAGE:
+        emit(finding("slo/tiny-budget", slo, "min_bad_events",
+                     f"min_bad_events={slo.min_bad_events}: at low traffic a single failed event fires every tier "
+                     f"whose windows it fills; give {_FEWEST_EVENTS_TO_PAGE} or more (default 10)"))
 
 
 CHECKS = (check_addresses, check_names, check_scraping, check_inhibition, check_objectives)

@@ -130,6 +130,8 @@ class Definition(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     kind_name: ClassVar[str] = ""
+    # Fields a definition no longer has -> what to write instead (an error naming the field).
+    replaced: ClassVar[dict[str, str]] = {}
     _origin: str | None = PrivateAttr(default=None)
     _invalid: bool = PrivateAttr(default=False)
 
@@ -185,6 +187,9 @@ class Definition(BaseModel):
                 message = "expected " + " or ".join(f"{name}(...)" for name in _members(fields[str(error["loc"][0])].annotation))
             if error["type"] == "extra_forbidden":
                 typo = parts[-1]
+                if len(parts) == 1 and typo in self.replaced:
+                    out.append(DefinitionError(where, typo, self.replaced[typo], origin))
+                    continue
                 message = "unknown field" + (f" (did you mean '{meant[typo]}'?)" if typo in meant else did_you_mean(typo, spelled) if len(parts) == 1 else "")
             out.append(DefinitionError(where, ".".join(parts) or None, message, origin))
         return out

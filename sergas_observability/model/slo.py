@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, field_validator
 
@@ -32,18 +32,23 @@ duration_seconds = functools.lru_cache(maxsize=256)(_parse_duration)
 # The series the SLO compiler records, with their labels: other queries
 # (dashboards, alerts) may read them like any declared metric.
 EVENTS_RECORD = "slo:sli_events:rate5m"  # event="bad"|"total": events per second over 5m
+RECENT_EVENTS_RECORD = "slo:sli_events:rate6h"  # the same over 6h, for windows longer than 6h
 BURN_RATE_RECORD = "slo:burn_rate:ratio"  # window="1h"...: error ratio / error budget
 BUDGET_REMAINING_RECORD = "slo:error_budget_remaining:ratio"  # over the period; 1 = untouched, < 0 = overspent
 OBJECTIVE_RECORD = "slo:objective:ratio"  # e.g. 0.995
 SLO_LABELS = ("service", "slo")
 RECORDED_SERIES: dict[str, tuple[str, ...]] = {
     EVENTS_RECORD: SLO_LABELS + ("event",),
+    RECENT_EVENTS_RECORD: SLO_LABELS + ("event",),
     BURN_RATE_RECORD: SLO_LABELS + ("window",),
     BUDGET_REMAINING_RECORD: SLO_LABELS,
     OBJECTIVE_RECORD: SLO_LABELS + ("period",),
 }
 # The short rate every longer window is built from; also the "still burning" check.
 BASE_WINDOW = "5m"
+# While a tier fires, this window must still burn at half its rate: a page
+# resolves within ~5 minutes of recovery, a ticket within ~30.
+RECOVERY_WINDOWS = {"page": BASE_WINDOW, "ticket": "30m"}
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -149,14 +154,21 @@ class BurnRateTier(Definition):
         return round(self.budget_spent * period_seconds / duration_seconds(self.long), 6)
 
 
-# SRE workbook, table 5-8: 2 % of a 30 d budget in 1 h pages, 5 % in 6 h
-# pages, 10 % in 1 d or in 3 d opens a ticket.
+# The SRE workbook's pages (table 5-8): 2 % of a 30 d budget in 1 h, 5 % in 6 h.
+# Its tickets (10 % in 1 d at 3x, 10 % in 3 d at 1x) are slower than they need
+# be: a 10x burn tickets after 432 minutes, and a steady 1x burn - exactly
+# sustainable - sits on the 3 d threshold. Ours: 7 % in 1 d (2.1x at 30 d) tickets a
+# 10x burn in about 300 minutes and a total outage in about 15; 12 % in 3 d (1.2x)
+# catches any burn that would spend the budget 5 days early, and stays 20 %
+# above a steady 1x burn, which never tickets.
 DEFAULT_TIERS = (
     BurnRateTier(long="1h", short="5m", action="page", budget_spent=0.02),
     BurnRateTier(long="6h", short="30m", action="page", budget_spent=0.05),
-    BurnRateTier(long="1d", short="2h", action="ticket", budget_spent=0.10),
-    BurnRateTier(long="3d", short="6h", action="ticket", budget_spent=0.10),
+    BurnRateTier(long="1d", short="2h", action="ticket", budget_spent=0.07),
+    BurnRateTier(long="3d", short="6h", action="ticket", budget_spent=0.12),
 )
+# A tier fires only on at least this many bad events in its long window (SLO.min_bad_events).
+MIN_BAD_EVENTS = 10
 
 
 def camel(slug: str) -> str:
@@ -167,10 +179,11 @@ class SLO(Definition):
     """A service level objective.
 
     `objective` is a percentage (99.5). Pages go to `page_severity`, tickets to
-    `ticket_severity`. Below `min_traffic` events per minute, averaged over a
-    tier's long window, a page tier stays silent: a handful of errors among a
-    handful of requests is not an outage. Tickets are not gated, so a quiet
-    service that keeps failing still gets one.
+    `ticket_severity`. A tier fires only once its long window holds at least
+    `min_bad_events` bad events: three failed requests of a service answering
+    one a minute burn the budget fast but are no outage, while a quiet service
+    that is completely down reaches the count in `min_bad_events` requests
+    and pages - at any traffic, with no traffic floor to fall under.
     """
 
     kind_name = "SLO"
@@ -184,7 +197,7 @@ class SLO(Definition):
     page_severity: str = ""  # default: the Stack's slo_page_severity
     ticket_severity: str = ""  # default: the Stack's slo_ticket_severity
     tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS
-    min_traffic: float = 1.0
+    min_bad_events: int = MIN_BAD_EVENTS
     alert_name: str = ""
     labels: LabelSet = {}
     annotations: dict[str, str] = {}
@@ -205,11 +218,17 @@ class SLO(Definition):
             raise ValueError(f"{value} is not a percentage in (0, 100), e.g. 99.5")
         return value
 
-    @field_validator("min_traffic")
+    replaced: ClassVar[dict[str, str]] = {
+        "min_traffic": (f"min_traffic (a traffic floor below which pages were off) was replaced by min_bad_events "
+                        f"(default {MIN_BAD_EVENTS}): a tier needs that many bad events in its long window, so a quiet "
+                        "service that is down still pages; remove min_traffic, or give min_bad_events"),
+    }
+
+    @field_validator("min_bad_events")
     @classmethod
-    def _not_negative(cls, value: float) -> float:
-        if value < 0:
-            raise ValueError("min_traffic is events per minute: 0 or more")
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("min_bad_events is a count of bad events: 1 or more")
         return value
 
     @field_validator("labels")
@@ -296,6 +315,8 @@ class SLO(Definition):
         seconds = {duration_seconds(BASE_WINDOW)}
         for tier in self.tiers:
             seconds.update((duration_seconds(tier.long), duration_seconds(tier.short)))
+            if duration_seconds(tier.short) > duration_seconds(RECOVERY_WINDOWS[tier.action]):
+                seconds.add(duration_seconds(RECOVERY_WINDOWS[tier.action]))
         return tuple(format_duration(s) for s in sorted(seconds))
 
     def tier_alert_name(self, tier: BurnRateTier) -> str:
