@@ -30,7 +30,6 @@ README's CLI figures cite (`--update-readme` writes them there).
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import shutil
 import statistics
@@ -43,11 +42,10 @@ from pathlib import Path
 
 import yaml
 
+import readme_block
 import scale_project
 
 ROOT = scale_project.ROOT
-README = ROOT / "README.md"
-BEGIN, END = "<!-- bench_cli:begin -->", "<!-- bench_cli:end -->"
 OUT = "out"
 DEFINITIONS = ("--definitions", scale_project.PACKAGE, "--out", OUT)
 # ../shared/anchors/README.md: Sloth v0.16.0, generate 1,000 SLOs over 100 services, whole process.
@@ -220,22 +218,6 @@ def command_line(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def readme_markers(text: str) -> tuple[int, int] | None:
-    begin, end = text.find(BEGIN), text.find(END)
-    return (begin + len(BEGIN), end) if 0 <= begin and begin + len(BEGIN) <= end else None
-
-
-def update_readme(block: list[str], command: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    span = readme_markers(text)
-    if span is None:
-        raise SystemExit(f"error: {README} has no {BEGIN} ... {END} block to replace")
-    stamp = f"Produced by `{command}` on {datetime.date.today().isoformat()}."
-    body = "\n" + "\n".join([*block, "", stamp]) + "\n"
-    README.write_text(text[: span[0]] + body + text[span[1]:], encoding="utf-8")
-    print(f"updated the {BEGIN} block of {README}", file=sys.stderr)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slos", type=int, default=1000, metavar="N", help="the first N SLOs of the spec (default: 1000)")
@@ -244,7 +226,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-check", action="store_true", help="leave out `sergas-obs check` (minutes at 1,000 SLOs)")
     parser.add_argument("--spec", type=Path, default=scale_project.SPEC, help=f"the Sloth spec (default: {scale_project.SPEC})")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="build the project in DIR (new or empty) and keep it")
-    parser.add_argument("--update-readme", action="store_true", help=f"write the table between {BEGIN} and {END} in README.md")
+    parser.add_argument("--update-readme", action="store_true", help="write the table into its block of README.md (readme_block.py)")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.check_runs < 1 or args.slos < 1:
         parser.error("--slos, --runs and --check-runs take a positive number")
@@ -267,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.spec.is_file():
         print(f"skipped: {args.spec} not found (the benchmark reads ../shared)")
         return 0
-    if args.update_readme and readme_markers(README.read_text(encoding="utf-8")) is None:
-        print(f"error: {README} has no {BEGIN} ... {END} block to replace", file=sys.stderr)
+    if args.update_readme and readme_block.check("bench_cli"):
+        print(f"error: {readme_block.check('bench_cli')}", file=sys.stderr)
         return 1
     if args.keep is not None:
         block = bench(args, args.keep.resolve())
@@ -277,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             block = bench(args, Path(tmp))
     print("\n".join(block))
     if args.update_readme:
-        update_readme(block, command_line(args))
+        readme_block.replace("bench_cli", block, command_line(args))
     return 0
 
 

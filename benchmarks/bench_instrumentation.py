@@ -31,6 +31,8 @@ from prometheus_client import CollectorRegistry
 
 import sergas_metrics as generated
 
+import readme_block  # benchmarks/, beside this file
+
 NUMBER = 50_000
 REPEAT = 7
 IMPORT_RUNS = 15
@@ -143,14 +145,19 @@ def verdict(met: bool, goal: str) -> str:
 
 
 def main() -> None:
+    lines = [f"| measurement | ours | baseline | ratio |", "|---|---|---|---|"]
     print(f"{'measurement':<48} {'ours':>9} {'baseline':>9} {'ratio':>8}")
     decorator = decorator_figures()
     for label, ours, baseline in counter_figures() + decorator:
         goal = verdict(ours / baseline <= TRACK_GOAL, f"<= {TRACK_GOAL:.2f}x") if label == decorator[0][0] else ""
         print(f"{label:<48} {ours * 1e9:>7.0f}ns {baseline * 1e9:>7.0f}ns {ours / baseline:>7.2f}x  {goal}".rstrip())
+        lines.append(f"| {label} | {ours * 1e9:.0f} ns | {baseline * 1e9:.0f} ns | {ours / baseline:.2f}x {f'({goal})' if goal else ''} |")
     base, ours = import_figures()
     goal = verdict(ours - base <= IMPORT_GOAL_MS, f"<= +{IMPORT_GOAL_MS:.0f} ms")
     print(f"{'import sergas_metrics vs prometheus_client':<48} {ours:>7.1f}ms {base:>7.1f}ms {'+%.1f ms' % (ours - base):>8}  {goal}")
+    lines.append(f"| import sergas_metrics vs prometheus_client | {ours:.1f} ms | {base:.1f} ms | +{ours - base:.1f} ms ({goal}) |")
+    if "--update-readme" in sys.argv[1:]:
+        readme_block.replace("bench_instrumentation", lines, "benchmarks/bench_instrumentation.py --update-readme")
 
 
 if __name__ == "__main__":
