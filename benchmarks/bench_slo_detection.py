@@ -30,6 +30,7 @@ from sergas_observability.model import SLO, RatioSLI  # noqa: E402
 
 HISTORY = 3 * 24 * 60
 TRAFFIC = 100.0
+QUIET = 0.5  # events a minute of a quiet service
 _FIRING = re.compile(r"alertname: (\w+), time: (\S+?),")
 
 
@@ -92,9 +93,15 @@ def main() -> None:
         after = firing_minutes(slo, [clean, Segment(180, TRAFFIC, 1.0), Segment(60, TRAFFIC, 0.0)], range(180, 241))
         last = max((max(after[p]) for p in pages if after[p]), default=179)
         tickets = [slo.tier_alert_name(t) for t in slo.tiers if t.action == "ticket"]
-        print(f"{objective} %: total outage, first page {first(outage, pages)}; 10x burn, first page {first(tenfold, pages)}"
-              f" (first ticket {first(tenfold, tickets)}); after a 3 h outage every page has resolved"
-              f" {last + 1 - 180} min after recovery")
+        last_ticket = max((max(after[t]) for t in tickets if after[t]), default=179)
+        print(f"{objective} %: total outage, first page {first(outage, pages)}, first ticket {first(outage, tickets)};"
+              f" 10x burn, first page {first(tenfold, pages)} (first ticket {first(tenfold, tickets)}); after a 3 h outage"
+              f" every page has resolved {last + 1 - 180} min after recovery, every ticket {last_ticket + 1 - 180} min")
+        quiet = Segment(HISTORY, QUIET, 0.0)
+        blip = firing_minutes(slo, [quiet, Segment(6, QUIET, 1.0), Segment(120, QUIET, 0.0)], range(0, 126))
+        down = firing_minutes(slo, [quiet, Segment(60, QUIET, 1.0)], range(0, 61))
+        print(f"    {QUIET:g} events a minute: 3 failed events page for {sum(len(blip[p]) for p in pages)} min;"
+              f" a total outage pages at {first(down, pages)}")
         for name in pages + tickets:
             print(f"    {name}: outage +{min(outage[name]) if outage[name] else '-'} min,"
                   f" 10x +{min(tenfold[name]) if tenfold[name] else '-'} min")
