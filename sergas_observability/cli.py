@@ -248,13 +248,19 @@ def _import_command(kind: str) -> None:
         from .slo_import import ImportError_, load_openslo, load_sloth, render_python
 
         load = load_sloth if kind == "sloth" else load_openslo
+        refused: list[str] = []
         try:
-            slos = load(file.read_text(encoding="utf-8"), page_severity, ticket_severity, runbook_base)
+            slos = load(file.read_text(encoding="utf-8"), page_severity, ticket_severity, runbook_base, refused=refused)
         except ImportError_ as exc:
             _fail(f"error: {file}: {exc}", EXIT_DEFINITIONS)
         except UnicodeDecodeError as exc:
             _fail(f"error: {file}: not UTF-8 text ({exc.reason} at byte {exc.start})", EXIT_DEFINITIONS)
-        click.echo(render_python(slos, file.name), nl=False)
+        if slos:  # what converts is printed, even when something else in the file does not
+            click.echo(render_python(slos, file.name), nl=False)
+        for reason in refused:
+            click.echo(f"error: {file}: {reason}", err=True)
+        if refused:
+            _fail(f"{len(refused)} SLO(s) or document(s) refused, {len(slos)} SLO(s) converted.", EXIT_DEFINITIONS)
 
 
 _import_command("sloth")

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import promql_parser
 import yaml
 
-from .model import SLO, BurnRateTier, DefinitionError, RatioSLI
+from .model import SLO, BurnRateTier, DefinitionError, LatencySLI, RatioSLI
 from .model.base import duration_seconds, format_duration
 from .model.slo import DEFAULT_TIERS, camel
 from .promql import PromQLError, format_selector, parse, selectors
@@ -34,6 +35,7 @@ except AttributeError:  # pragma: no cover - libyaml missing
 
 DEFAULT_RUNBOOK = "https://runbooks.invalid/slo"
 _WINDOW = "{{.window}}"
+_WINDOW_SPELLINGS = re.compile(r"\{\{\s*\.window\s*\}\}")
 # sum(rate(<selector>[{{.window}}])), with no braces inside the matchers
 _SUM_RATE = re.compile(r"^\s*sum\s*\(\s*rate\s*\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^{}]*\})?)\s*\[\{\{\.window\}\}\]\s*\)\s*\)\s*$")
 
@@ -96,8 +98,9 @@ def _spelling(mapping: dict[Any, Any], snake: str, camel_case: str) -> str:
     return camel_case if mapping.get(snake) is None and mapping.get(camel_case) is not None else snake
 
 
-def _documents(text: str) -> list[tuple[int, dict[str, Any]]]:
-    """(number, document) for each non-empty YAML document, numbered from 1 as they appear."""
+def _documents(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """(number, document) for each non-empty YAML document, numbered from 1 as they appear
+    ("2[3]": the third item of a document that is a list)."""
     try:
         found = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
@@ -106,13 +109,30 @@ def _documents(text: str) -> list[tuple[int, dict[str, Any]]]:
         raise ImportError_(f"not YAML: {detail}") from None
     except ValueError as exc:  # a scalar YAML resolves that Python refuses: 2024-13-45, an over-long integer
         raise ImportError_(f"not YAML: {str(exc).split(';')[0]}") from None
-    docs = [(number, doc) for number, doc in enumerate(found, 1) if doc is not None]
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for number, doc in enumerate(found, 1):
+        if isinstance(doc, list):  # a list of documents in one (OpenSLO allows it)
+            docs += [(f"{number}[{index}]", item) for index, item in enumerate(doc, 1)]
+        elif doc is not None:
+            docs.append((str(number), doc))
     if not docs:
         raise ImportError_("the file holds no YAML document")
     for number, doc in docs:
         if not isinstance(doc, dict):
             raise ImportError_(f"document {number}: expected a mapping, got {_shown(doc)}")
     return docs
+
+
+@contextmanager
+def _each(refused: list[str] | None) -> Iterator[None]:
+    """Convert one SLO (or document): with `refused`, a refusal is recorded there and
+    the next one converts; without, it is raised."""
+    try:
+        yield
+    except ImportError_ as exc:
+        if refused is None:
+            raise
+        refused.append(str(exc))
 
 
 def _build(subject: str, fields: dict[str, Any], sources: dict[str, str]) -> SLO:
@@ -134,17 +154,22 @@ def query_selectors(query: Any, where: str, field: str, allow_plain: bool = Fals
     return _query_selectors(query, f"SLO '{where}'", field, allow_plain)
 
 
-def _query_selectors(query: Any, subject: str, field: str, allow_plain: bool = False) -> tuple[str, ...]:
+def _query_tree(query: Any, subject: str, field: str) -> tuple[str, Any]:
+    """The query with `{{ .window }}` spelt one way, and its tree (the window read as 5m)."""
     if not isinstance(query, str) or not query.strip():
         raise _fail(subject, field, "query is missing")
-    fast = _SUM_RATE.match(query)
-    if fast:  # the usual shape: skip one parse (the SLO parses the selector anyway)
-        return (fast.group(1),)
-    text = query.replace(_WINDOW, "5m")
+    query = _WINDOW_SPELLINGS.sub(_WINDOW, query)
     try:
-        tree = parse(text)
+        return query, _unfilled(parse(query.replace(_WINDOW, "5m")))
     except PromQLError as exc:
         raise _fail(subject, field, str(exc)) from None
+
+
+def _query_selectors(query: Any, subject: str, field: str, allow_plain: bool = False) -> tuple[str, ...]:
+    fast = _SUM_RATE.match(query) if isinstance(query, str) else None
+    if fast:  # the usual shape: skip one parse (the SLO parses the selector anyway)
+        return (fast.group(1),)
+    query, tree = _query_tree(query, subject, field)
     if allow_plain and isinstance(tree, promql_parser.VectorSelector) and _WINDOW not in query:
         return (_selector_text(tree),)
     terms: list[str] = []
@@ -152,7 +177,18 @@ def _query_selectors(query: Any, subject: str, field: str, allow_plain: bool = F
     return tuple(terms)
 
 
+def _unfilled(node: Any) -> Any:
+    """`x or vector(0)` is x: our rules fill in a missing rate with 0 themselves."""
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    if (isinstance(node, promql_parser.BinaryExpr) and str(node.op) == "or" and isinstance(node.rhs, promql_parser.Call)
+            and node.rhs.func.name == "vector" and str(node.rhs.args[0]) in ("0", "0.0")):
+        return _unfilled(node.lhs)
+    return node
+
+
 def _sum_terms(node: Any, out: list[str], subject: str, field: str) -> None:
+    node = _unfilled(node)
     if isinstance(node, promql_parser.ParenExpr):
         return _sum_terms(node.expr, out, subject, field)
     if isinstance(node, promql_parser.BinaryExpr) and str(node.op) == "+":
@@ -182,6 +218,54 @@ def _selector_text(node: Any) -> str:
     return format_selector(selector.metric or "", selector.matchers)
 
 
+def _sli(bad: Any, total: Any, subject: str, bad_field: str, total_field: str, good: Any = None) -> dict[str, Any]:
+    """Our SLI from their bad (or good) and total queries, trees or text.
+
+    `count - bucket` as the bad query, or a good query over total, becomes a
+    good/total ratio; a histogram's `le` bucket over its count becomes a
+    LatencySLI (whose rules read the bucket exactly as the client writes it)."""
+    fields: dict[str, Any] = {"type": "ratio"}
+    if good is not None:
+        fields["good"] = _terms(good, subject, bad_field)
+    else:
+        tree = bad if not isinstance(bad, str) else _query_tree(bad, subject, bad_field)[1]
+        if isinstance(tree, promql_parser.BinaryExpr) and str(tree.op) == "-":
+            minuend, subtrahend = _terms(tree.lhs, subject, bad_field), _terms(tree.rhs, subject, bad_field)
+            if minuend != _terms(total, subject, total_field):
+                raise _fail(subject, bad_field, "a difference converts only as total - good (its left side must be the total query)")
+            fields["good"] = subtrahend
+        else:
+            fields["bad"] = _terms(tree, subject, bad_field)
+    fields["total"] = _terms(total, subject, total_field)
+    return _as_latency(fields) if "good" in fields else fields
+
+
+def _terms(query: Any, subject: str, field: str) -> tuple[str, ...]:
+    if isinstance(query, str):
+        return _query_selectors(query, subject, field, allow_plain=True)
+    terms: list[str] = []
+    _sum_terms(query, terms, subject, field)
+    return tuple(terms)
+
+
+def _as_latency(fields: dict[str, Any]) -> dict[str, Any]:
+    """good = `x_bucket{..., le="T"}`, total = `x_count{...}` (same other matchers): a LatencySLI."""
+    if len(fields["good"]) != 1 or len(fields["total"]) != 1:
+        return fields
+    (good,), (total,) = selectors(fields["good"][0]), selectors(fields["total"][0])
+    le = [m for m in good.matchers if m[0] == "le"]
+    rest = [m for m in good.matchers if m[0] != "le"]
+    name = (good.metric or "").removesuffix("_bucket")
+    if (len(le) != 1 or le[0][1] != "=" or not (good.metric or "").endswith("_bucket") or total.metric != f"{name}_count"
+            or sorted(rest) != sorted(total.matchers)):
+        return fields
+    try:
+        threshold = float(le[0][2])
+    except ValueError:
+        return fields
+    return {"type": "latency", "histogram": format_selector(name, rest), "threshold": threshold}
+
+
 # -- Sloth ---------------------------------------------------------------------------
 
 # Our SLO's fields as Sloth spells them, for the model's errors.
@@ -191,30 +275,56 @@ _SLOTH_FIELDS = {
 }
 
 
-def load_sloth(text: str, page_severity: str = "", ticket_severity: str = "", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
-    """Sloth `prometheus/v1` specs (several YAML documents allowed) or PrometheusServiceLevel CRDs."""
+def load_sloth(text: str, page_severity: str = "", ticket_severity: str = "", runbook_base: str = DEFAULT_RUNBOOK,
+               refused: list[str] | None = None) -> list[SLO]:
+    """Sloth `prometheus/v1` specs (several YAML documents allowed) or PrometheusServiceLevel CRDs.
+
+    With `refused`, an SLO (or document) that does not convert is recorded
+    there, named with its reason, and the others still convert; without, the
+    first refusal raises ImportError_."""
     slos: list[SLO] = []
     for number, doc in _documents(text):
-        subject = f"document {number}:"
-        if doc.get("kind") == "PrometheusServiceLevel":
-            spec, prefix = _get(doc, "spec", dict, subject, "spec"), "spec."
-        elif doc.get("version") == "prometheus/v1":
-            spec, prefix = doc, ""
-        else:
-            raise ImportError_(f"{subject} not a Sloth prometheus/v1 spec (version: {_shown(doc.get('version'))}, kind: {_shown(doc.get('kind'))})")
-        service = _get(spec, "service", str, subject, f"{prefix}service")
-        labels = _strings(spec, "labels", subject, f"{prefix}labels")
-        items = _get(spec, "slos", list, subject, f"{prefix}slos")
-        if not items:
-            raise _fail(subject, f"{prefix}slos", "at least one SLO is needed")
-        for position, item in enumerate(items, 1):
+        with _each(refused):
+            _sloth_document(number, doc, page_severity, ticket_severity, runbook_base, slos, refused)
+    return slos
+
+
+def _sloth_document(number: str, doc: dict[str, Any], page_severity: str, ticket_severity: str, runbook_base: str,
+                    slos: list[SLO], refused: list[str] | None) -> None:
+    """One document's SLOs, each converted on its own, into `slos`."""
+    subject = f"document {number}:"
+    if doc.get("kind") == "PrometheusServiceLevel":
+        spec, prefix = _get(doc, "spec", dict, subject, "spec"), "spec."
+    elif doc.get("version") == "prometheus/v1":
+        spec, prefix = doc, ""
+    else:
+        raise ImportError_(f"{subject} not a Sloth prometheus/v1 spec (version: {_shown(doc.get('version'))}, kind: {_shown(doc.get('kind'))})")
+    service = _get(spec, "service", str, subject, f"{prefix}service")
+    labels = _strings(spec, "labels", subject, f"{prefix}labels")
+    items = _get(spec, "slos", list, subject, f"{prefix}slos")
+    if not items:
+        raise _fail(subject, f"{prefix}slos", "at least one SLO is needed")
+    for position, item in enumerate(items, 1):
+        with _each(refused):
             unnamed = f"{subject} SLO #{position}"
             _check(item, dict, unnamed, f"{prefix}slos")
             name = _get(item, "name", str, unnamed, "name")
             slo_subject = f"{subject} SLO '{service}/{name}'"
             slo = _sloth_slo(slo_subject, service, name, labels, item, page_severity, ticket_severity, runbook_base)
             slos.append(_build(slo_subject, slo, {**_SLOTH_FIELDS, "service": f"{prefix}service"}))
-    return slos
+
+
+def _raw_ratio(query: str, subject: str, field: str) -> dict[str, Any]:
+    """`bad / total`, `(total - good) / total` or `1 - good / total`: our SLI."""
+    _, tree = _query_tree(query, subject, field)
+    complement = (isinstance(tree, promql_parser.BinaryExpr) and str(tree.op) == "-"
+                  and isinstance(tree.lhs, promql_parser.NumberLiteral) and tree.lhs.val == 1)
+    ratio = _unfilled(tree.rhs) if complement else tree
+    if not (isinstance(ratio, promql_parser.BinaryExpr) and str(ratio.op) == "/"):
+        raise _fail(subject, field, "a raw SLI converts when it is a ratio of sums of rates: bad / total, or 1 - good / total")
+    if complement:
+        return _sli(None, ratio.rhs, subject, field, field, good=ratio.lhs)
+    return _sli(_unfilled(ratio.lhs), ratio.rhs, subject, field, field)
 
 
 def _sloth_slo(subject: str, service: str, name: str, labels: dict[str, str], item: dict[str, Any], page: str, ticket: str,
@@ -222,13 +332,17 @@ def _sloth_slo(subject: str, service: str, name: str, labels: dict[str, str], it
     """The SLO's fields, from one entry of `slos`."""
     sli = _get(item, "sli", dict, subject, "sli")
     events = _get(sli, "events", dict, subject, "sli.events", None)
-    if events is None:
+    raw = _get(sli, "raw", dict, subject, "sli.raw", None)
+    if events is not None:
+        bad_key, total_key = _spelling(events, "error_query", "errorQuery"), _spelling(events, "total_query", "totalQuery")
+        ours = _sli(_get(events, bad_key, str, subject, f"sli.events.{bad_key}", ""), _get(events, total_key, str, subject, f"sli.events.{total_key}", ""),
+                    subject, f"sli.events.{bad_key}", f"sli.events.{total_key}")
+    elif raw is not None:
+        key = _spelling(raw, "error_ratio_query", "errorRatioQuery")
+        ours = _raw_ratio(_get(raw, key, str, subject, f"sli.raw.{key}", ""), subject, f"sli.raw.{key}")
+    else:
         kind = next(iter(sli), "events")
-        raise _fail(subject, f"sli.{kind}", "only event SLIs (error_query / total_query) convert")
-    queries = []
-    for key in (_spelling(events, "error_query", "errorQuery"), _spelling(events, "total_query", "totalQuery")):
-        query = _get(events, key, str, subject, f"sli.events.{key}", "")
-        queries.append(_query_selectors(query, subject, f"sli.events.{key}"))
+        raise _fail(subject, f"sli.{kind}", "only event and raw SLIs convert (plugins do not)")
     alerting = _get(item, "alerting", dict, subject, "alerting", {})
     annotations = {**_strings(alerting, "annotations", subject, "alerting.annotations")}
     runbook = annotations.pop("runbook", None) or annotations.pop("runbook_url", None) or f"{runbook_base}/{service}-{name}"
@@ -247,7 +361,7 @@ def _sloth_slo(subject: str, service: str, name: str, labels: dict[str, str], it
         "name": name,
         "objective": _get(item, "objective", _NUMBER, subject, "objective"),
         "description": _get(item, "description", str, subject, "description", ""),
-        "sli": {"type": "ratio", "bad": queries[0], "total": queries[1]},
+        "sli": ours,
         "runbook_url": runbook,
         "page_severity": page,
         "ticket_severity": ticket,
@@ -265,15 +379,19 @@ def _sloth_slo(subject: str, service: str, name: str, labels: dict[str, str], it
 _UNITS = {"Minute": "m", "Hour": "h", "Day": "d", "Week": "w"}
 
 
-def load_openslo(text: str, page_severity: str = "", ticket_severity: str = "", runbook_base: str = DEFAULT_RUNBOOK) -> list[SLO]:
-    """OpenSLO v1 and v1alpha `kind: SLO` documents with ratio metrics (Occurrences budgeting)."""
-    found: list[tuple[int, str, dict[str, Any]]] = []
+def load_openslo(text: str, page_severity: str = "", ticket_severity: str = "", runbook_base: str = DEFAULT_RUNBOOK,
+                 refused: list[str] | None = None) -> list[SLO]:
+    """OpenSLO v1 and v1alpha `kind: SLO` documents with ratio metrics (Occurrences budgeting).
+
+    `refused` as for load_sloth: per SLO document."""
+    found: list[tuple[str, str, dict[str, Any]]] = []
     for number, doc in _documents(text):
-        subject = f"document {number}:"
-        version = _get(doc, "apiVersion", str, subject, "apiVersion", "")
-        if not version.startswith("openslo/"):
-            raise ImportError_(f"{subject} not an OpenSLO document (apiVersion: {version!r})")
-        found.append((number, _get(doc, "kind", str, subject, "kind", ""), doc))
+        with _each(refused):
+            subject = f"document {number}:"
+            version = _get(doc, "apiVersion", str, subject, "apiVersion", "")
+            if not version.startswith("openslo/"):
+                raise ImportError_(f"{subject} not an OpenSLO document (apiVersion: {version!r})")
+            found.append((number, _get(doc, "kind", str, subject, "kind", ""), doc))
     indicators: dict[str, tuple[str, dict[str, Any]]] = {}  # SLI name -> (subject for errors, spec)
     for number, kind, doc in found:
         if kind == "SLI":
@@ -283,8 +401,9 @@ def load_openslo(text: str, page_severity: str = "", ticket_severity: str = "", 
     slos: list[SLO] = []
     for number, kind, doc in found:
         if kind == "SLO":
-            slos.extend(_openslo_slos(f"document {number}:", doc, indicators, page_severity, ticket_severity, runbook_base))
-    if not slos:
+            with _each(refused):
+                slos.extend(list(_openslo_slos(f"document {number}:", doc, indicators, page_severity, ticket_severity, runbook_base)))
+    if not slos and not refused:
         raise ImportError_("no OpenSLO document of kind SLO in the file")
     return slos
 
@@ -329,6 +448,7 @@ def _openslo_slos(subject: str, doc: dict[str, Any], indicators: dict[str, tuple
         if ratio is None:
             raise _fail(slo_where, named_by, "only ratio metrics (good or bad over total) convert")
         sli = {key: _openslo_query(ratio[key], ratio_subject, f"{ratio_field}.{key}") for key in ("good", "bad", "total") if ratio.get(key)}
+        sli = _as_latency({"type": "ratio", **sli}) if set(sli) == {"good", "total"} else {"type": "ratio", **sli}
         percent = _get(objective, "targetPercent", _NUMBER, slo_where, "spec.objectives.targetPercent", None)
         target_field = "spec.objectives.targetPercent"
         if percent is None:
@@ -340,7 +460,7 @@ def _openslo_slos(subject: str, doc: dict[str, Any], indicators: dict[str, tuple
             "objective": percent,
             "description": _get(spec, "description", str, slo_where, "spec.description", ""),
             "period": period,
-            "sli": {"type": "ratio", **sli},
+            "sli": sli,
             "runbook_url": runbook,
             "page_severity": page,
             "ticket_severity": ticket,
@@ -395,8 +515,7 @@ def render_python(slos: Iterable[SLO], source: str) -> str:
     lines = [
         f'"""SLOs imported from {source} by sergas-obs; review them (runbooks!) and add SLOS to the Stack."""',
         "",
-        "from sergas_observability.model import SLO, BurnRateTier, RatioSLI" if any(s.tiers != DEFAULT_TIERS for s in slos)
-        else "from sergas_observability.model import SLO, RatioSLI",
+        "from sergas_observability.model import " + ", ".join(_imported(slos)),
         "",
         "SLOS = (",
     ]
@@ -416,7 +535,14 @@ def render_python(slos: Iterable[SLO], source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _imported(slos: list[SLO]) -> list[str]:
+    names = {"SLO"} | {type(s.sli).__name__ for s in slos} | ({"BurnRateTier"} if any(s.tiers != DEFAULT_TIERS for s in slos) else set())
+    return sorted(names, key=lambda n: (n != "SLO", n))
+
+
 def _py(value: Any) -> str:
+    if isinstance(value, LatencySLI):
+        return f"LatencySLI(histogram={_py(value.histogram)}, threshold={value.threshold!r})"
     if isinstance(value, RatioSLI):
         parts = [f"{k}={_py(v[0] if len(v) == 1 else v)}" for k, v in value.selector_fields().items()]
         return f"RatioSLI({', '.join(parts)})"

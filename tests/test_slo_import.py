@@ -132,7 +132,9 @@ def test_cli_refuses_what_does_not_convert_with_exit_2(kind, name, message):
     proc = _cli("import", kind, str(FIXTURES / f"{name}.yml"))
     assert proc.returncode == 2
     assert proc.stdout == ""
-    (line,) = proc.stderr.strip().splitlines()
+    *refusals, summary = proc.stderr.strip().splitlines()
+    assert summary.endswith("refused, 0 SLO(s) converted.")
+    line = refusals[0]
     assert message in line
 
 
@@ -301,9 +303,12 @@ def test_cli_answers_a_malformed_spec_with_one_line(kind, document, path, value,
     spec.write_text(_malformed(SLOTH_SPEC if kind == "sloth" else OPENSLO_SPEC, document, path, value))
     proc = _cli("import", kind, str(spec))
     assert proc.returncode == 2, proc.stderr
-    assert proc.stdout == "" and "Traceback" not in proc.stderr
-    (line,) = proc.stderr.splitlines()
+    assert "Traceback" not in proc.stderr
+    line, summary = proc.stderr.splitlines()  # the mistake, then what converted (the other SLOs still print)
     assert line == f"error: {spec}: {who} field '{field}': {message}"
+    assert summary.startswith("1 SLO(s) or document(s) refused, ")
+    converted = int(summary.split(", ")[1].split()[0])
+    assert proc.stdout.count("    SLO(") == converted
 
 
 @pytest.mark.parametrize(
@@ -311,13 +316,15 @@ def test_cli_answers_a_malformed_spec_with_one_line(kind, document, path, value,
     [
         (load_sloth, "", "the file holds no YAML document"),
         (load_openslo, "# nothing but a comment\n---\n", "the file holds no YAML document"),
-        (load_sloth, SLOTH_SPEC + "---\n- a list\n", "document 3: expected a mapping, got a list"),
+        (load_sloth, SLOTH_SPEC + "---\n- a list\n", "document 3[1]: expected a mapping, got 'a list'"),
         (load_sloth, "version: prometheus/v1\nslos: [\n", "not YAML: did not find expected node content (line 3)"),
         (load_sloth, "version: prometheus/v1\nservice: shop\nslos: []\n", "document 1: field 'slos': at least one SLO is needed"),
         (load_sloth, "kind: PrometheusServiceLevel\nspec:\n  service: shop\n  slos: {a: 1}\n",
          "document 1: field 'spec.slos': expected a list, got a mapping"),
         (load_sloth, SLOTH_SPEC.replace("      events:\n        errorQuery", "      raw:\n        errorQuery"),
-         "document 1: SLO 'search/queries' field 'sli.raw': only event SLIs (error_query / total_query) convert"),
+         "document 1: SLO 'search/queries' field 'sli.raw.error_ratio_query': query is missing"),
+        (load_sloth, SLOTH_SPEC.replace("      events:\n        errorQuery", "      plugin:\n        errorQuery"),
+         "document 1: SLO 'search/queries' field 'sli.plugin': only event and raw SLIs convert (plugins do not)"),
         (load_openslo, OPENSLO_SPEC.replace("indicatorRef: orders-ratio", "indicatorRef: nope"),
          "document 2: SLO 'checkout/orders' field 'spec.indicatorRef': no SLI named 'nope' in this file"),
         (load_openslo, OPENSLO_SPEC.split("---")[0], "no OpenSLO document of kind SLO in the file"),
@@ -329,3 +336,42 @@ def test_loaders_raise_import_errors_with_exact_messages(load, text, message):
     with pytest.raises(ImportError_) as caught:
         load(text)
     assert str(caught.value) == message
+
+
+def test_each_slo_converts_on_its_own_and_the_common_shapes_convert():
+    """Raw ratios, count - bucket latency, spaced placeholders and `or vector(0)` convert;
+    the one grouped SLO is refused by name while the others still print."""
+    proc = _cli("import", "sloth", str(FIXTURES / "sloth-shapes.yml"))
+    assert proc.returncode == 2
+    refusal, summary = proc.stderr.strip().splitlines()
+    assert "SLO 'shop/per-route' field 'sli.events.error_query': only sums of" in refusal
+    assert summary == "1 SLO(s) or document(s) refused, 3 SLO(s) converted."
+    namespace: dict = {}
+    exec(compile(proc.stdout, "imported.py", "exec"), namespace)
+    slos = {s.name: s for s in namespace["SLOS"]}
+    assert slos["payments-raw"].sli.model_dump() == RatioSLI(bad='shop_payments_total{result="error"}', total="shop_payments_total").model_dump()
+    assert (slos["checkout-latency"].sli.histogram, slos["checkout-latency"].sli.threshold) == ('shop_request_duration_seconds{route="/checkout"}', 0.5)
+    assert slos["search-filled"].sli.bad == ('shop_search_queries_total{result="error"}',)
+    refused: list[str] = []
+    assert [s.name for s in load_sloth((FIXTURES / "sloth-shapes.yml").read_text(), refused=refused)] == list(slos)
+    assert len(refused) == 1
+    with pytest.raises(ImportError_, match="shop/per-route"):  # without `refused`, the first refusal raises
+        load_sloth((FIXTURES / "sloth-shapes.yml").read_text())
+
+
+def test_an_openslo_list_and_a_bucket_over_count_convert():
+    proc = _cli("import", "openslo", str(FIXTURES / "openslo-list.yml"))
+    assert proc.returncode == 0, proc.stderr
+    namespace: dict = {}
+    exec(compile(proc.stdout, "imported.py", "exec"), namespace)
+    fast, orders = namespace["SLOS"]
+    assert (fast.sli.type, fast.sli.threshold, fast.period, fast.objective) == ("latency", 0.25, "28d", 95.0)
+    assert orders.sli.bad == ('shop_orders_total{result="error"}',)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("sum(rate(x[{{ .window }}]))", ("x",)),
+    ("sum(rate(x{a=\"b\"}[{{.window }}])) or vector(0)", ('x{a="b"}',)),
+])
+def test_window_spellings_and_filled_rates(query, expected):
+    assert query_selectors(query, "s/x", "q") == expected

@@ -117,7 +117,8 @@ def test_unknown_severity():
 def test_tiers_scale_with_the_period():
     rates = lambda period: [t.rate_for(SLO(**{**AVAILABILITY, "period": period}).period_seconds) for t in SLO(**AVAILABILITY).tiers]
     assert rates("30d") == [14.4, 6.0, 2.1, 1.2]
-    assert rates("28d") == [13.44, 5.6, 1.96, 1.12]
+    assert rates("28d") == [13.44, 5.6, 1.96, 1.2]  # 12 % of 28 days in 3 is 1.12x: raised to the 1.2x floor
+    assert rates("7d")[2:] == [1.2, 1.2]  # a 7-day SLO's tickets would otherwise alert on sustainable burns (0.49x, 0.28x)
     custom = BurnRateTier(long="2h", short="10m", action="page", burn_rate=10)
     assert SLO(**{**AVAILABILITY, "tiers": (custom,)}).windows == ("5m", "10m", "2h")
     assert "short window 1h must be shorter" in _error(lambda: BurnRateTier(long="1h", short="1h", action="page", burn_rate=2))

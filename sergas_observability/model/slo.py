@@ -151,7 +151,9 @@ class BurnRateTier(Definition):
         if self.burn_rate is not None:
             return self.burn_rate
         assert self.budget_spent is not None
-        return round(self.budget_spent * period_seconds / duration_seconds(self.long), 6)
+        # With a period only a few long windows long (a 3d ticket of a 7d SLO), the share of the
+        # budget can come out below 1x: the tier would alert on a burn the budget sustains.
+        return max(round(self.budget_spent * period_seconds / duration_seconds(self.long), 6), MIN_SCALED_BURN_RATE)
 
 
 # The SRE workbook's pages (table 5-8): 2 % of a 30 d budget in 1 h, 5 % in 6 h.
@@ -167,6 +169,8 @@ DEFAULT_TIERS = (
     BurnRateTier(long="1d", short="2h", action="ticket", budget_spent=0.07),
     BurnRateTier(long="3d", short="6h", action="ticket", budget_spent=0.12),
 )
+# The lowest burn rate a `budget_spent` tier scales to: 20 % above a sustainable burn.
+MIN_SCALED_BURN_RATE = 1.2
 # A tier fires only on at least this many bad events in its long window (SLO.min_bad_events).
 MIN_BAD_EVENTS = 10
 
