@@ -405,7 +405,36 @@ def test_input_problem(slo: SLO, metrics: dict[str, Any]) -> str | None:
 
 
 def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
-    """(series, good coefficient, bad coefficient): a series grows by good x g + bad x b."""
+    """(series, good coefficient, bad coefficient): a series grows by good x g + bad x b.
+
+    A function of the SLI and the label values declared for its metrics, found
+    once per process (the validation pass and the compiler both ask)."""
+    sli = slo.sli
+    texts = [sli.histogram] if isinstance(sli, LatencySLI) else [*sli.good, *sli.bad, *sli.total]
+    names = sorted({selector_of(text).metric or "" for text in texts})
+    key = (sli.model_dump_json(), tuple((name, repr(metrics.get(name))) for name in names))
+    found = _INPUT_SERIES.get(key)
+    if found is None:
+        found = _input_series(slo, metrics)
+        if len(_INPUT_SERIES) >= 4096:
+            _INPUT_SERIES.clear()
+        _INPUT_SERIES[key] = found
+    if isinstance(found, NoTestInput):
+        raise found
+    return found
+
+
+_INPUT_SERIES: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+
+
+def _input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]] | NoTestInput:
+    try:
+        return _search(slo, metrics)
+    except NoTestInput as exc:
+        return exc
+
+
+def _search(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
     events = SLIEvents(slo, metrics)
     if isinstance(slo.sli, LatencySLI):
         (bucket,) = events.selectors()["good"]
@@ -418,13 +447,18 @@ def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]
         ("bad", "good"): ({"good": 1, "bad": 0}, {"good": 0, "bad": 1}),
         ("good", "total"): ({"good": 1, "total": 1}, {"good": 0, "total": 1}),
     }[tuple(sorted(fields))]  # type: ignore[index]
-    found = []
-    for want in wanted:
-        series = next((s for s in _candidates(fields, metrics) if _counts(s, fields) == want), None)
-        if series is None:
-            raise NoTestInput("cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")
-        found.append(series)
-    good, bad = found
+    # The first candidate counted as each wanted kind, in one pass over the candidates.
+    first: list[Series | None] = [None] * len(wanted)
+    for series in _candidates(fields, metrics):
+        counts = _counts(series, fields)
+        for index, want in enumerate(wanted):
+            if first[index] is None and counts == want:
+                first[index] = series
+        if all(first):
+            break
+    good, bad = first
+    if good is None or bad is None:
+        raise NoTestInput("cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")
     return [(_render(good), 1, 0), (_render(bad), 0, 1)]
 
 
