@@ -178,15 +178,28 @@ def _rate_sum(selectors: Sequence[str], window: str) -> str:
     return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
 
 
+def _by(slo: SLO) -> str:
+    """` by (route)` for an SLO grouped by route, '' otherwise."""
+    return f" by ({', '.join(slo.group_by)})" if slo.group_by else ""
+
+
+def _on(slo: SLO) -> str:
+    """How an alert's conditions match: one series (`on()`), or one per group."""
+    return f"on({', '.join(slo.group_by)})"
+
+
 class SLIEvents:
     """PromQL for the bad and the total event rate (per second) of an SLI over a window.
 
     Each expression is one label-free series that exists even when the
-    metrics do not (0), and is safe as an operand (parenthesised).
+    metrics do not (0), and is safe as an operand (parenthesised). Grouped by
+    labels (SLO.group_by), one series per group that has traffic; a group
+    without bad events gets a bad rate of 0 (`or total * 0`), never a gap.
     """
 
     def __init__(self, slo: SLO, metrics: dict[str, Any]):
         sli = slo.sli
+        self._by = _by(slo)
         self._good: tuple[str, ...] = ()
         self._bad: tuple[str, ...] = ()
         self._total: tuple[str, ...] = ()
@@ -202,6 +215,7 @@ class SLIEvents:
     def anonymous(self) -> "SLIEvents":
         """The same events over placeholder selectors (good0, bad0, total0, ...)."""
         other = object.__new__(SLIEvents)
+        other._by = self._by
         other._good, other._bad, other._total = (
             tuple(f"{name}{index}" for index in range(len(selectors)))
             for name, selectors in (("good", self._good), ("bad", self._bad), ("total", self._total))
@@ -209,14 +223,36 @@ class SLIEvents:
         return other
 
     def bad(self, window: str) -> str:
+        if self._by:
+            return self._grouped_bad(window)
         if self._bad:
             return _rate_sum(self._bad, window)
         return f"clamp_min({_rate_sum(self._total, window)} - {_rate_sum(self._good, window)}, 0)"
 
     def total(self, window: str) -> str:
+        if self._by:
+            return self._grouped_total(window)
         if self._total:
             return _rate_sum(self._total, window)
         return f"({_rate_sum(self._good, window)} + {_rate_sum(self._bad, window)})"
+
+    def _sum(self, selectors: tuple[str, ...], window: str) -> str:
+        (selector,) = selectors  # grouped SLIs read one selector per field (SLO._check_sli)
+        return f"sum{self._by} (rate({selector}[{window}]))"
+
+    def _grouped_bad(self, window: str) -> str:
+        if self._bad and self._total:
+            return f"({self._sum(self._bad, window)} or {self._sum(self._total, window)} * 0)"
+        if self._bad:  # bad and good
+            return f"({self._sum(self._bad, window)} or {self._sum(self._good, window)} * 0)"
+        total = self._sum(self._total, window)
+        return f"clamp_min({total} - ({self._sum(self._good, window)} or {total} * 0), 0)"
+
+    def _grouped_total(self, window: str) -> str:
+        if self._total:
+            return self._sum(self._total, window)
+        good, bad = self._sum(self._good, window), self._sum(self._bad, window)
+        return f"(({good} or {bad} * 0) + ({bad} or {good} * 0))"
 
     def selectors(self) -> dict[str, tuple[str, ...]]:
         """good/bad/total selectors as the rules read them (for test input)."""
@@ -254,20 +290,29 @@ def _series(slo: SLO, record: str, event: str) -> str:
     return f'{record}{{{slo_matchers(slo)},event="{event}"}}'
 
 
+def _summed(slo: SLO, inner: str, fill: str = "vector(0)") -> str:
+    """sum(inner), 0 when it has no series; grouped: per group, `fill` where a group has none."""
+    if slo.group_by:
+        return f"sum{_by(slo)} ({inner})" if fill == "vector(0)" else f"(sum{_by(slo)} ({inner}) or {fill} * 0)"
+    return f"(sum({inner}) or vector(0))"
+
+
 def _recorded(slo: SLO, event: str, window: str | None) -> str:
     """Events per second of one kind over `window` (None: the last 5m), from the recorded rates."""
     if window is None:
-        return f"(sum({_series(slo, EVENTS_RECORD, event)}) or vector(0))"
+        return _summed(slo, _series(slo, EVENTS_RECORD, event))
     if window == RECENT_WINDOW and _long(slo):
-        return f"(sum({_series(slo, RECENT_EVENTS_RECORD, event)}) or vector(0))"
+        return _summed(slo, _series(slo, RECENT_EVENTS_RECORD, event))
     seconds = duration_seconds(window)
     if seconds <= RAW_WINDOW_LIMIT or window == slo.period:
-        return f"(sum(avg_over_time({_series(slo, EVENTS_RECORD, event)}[{window}])) or vector(0))"
-    # The exact last 6h, then the average of the 5m rates before it, weighted by hours.
+        return _summed(slo, f"avg_over_time({_series(slo, EVENTS_RECORD, event)}[{window}])")
+    # The exact last 6h, then the average of the 5m rates before it, weighted by hours
+    # (a group younger than 6h has no average yet: its 6h alone).
     before = format_duration(seconds - RAW_WINDOW_LIMIT)
     recent_hours, before_hours = RAW_WINDOW_LIMIT / 3600, (seconds - RAW_WINDOW_LIMIT) / 3600
-    return (f"((sum({_series(slo, RECENT_EVENTS_RECORD, event)}) or vector(0)) * {num(recent_hours)}"
-            f" + (sum(avg_over_time({_series(slo, EVENTS_RECORD, event)}[{before}] offset {RECENT_WINDOW})) or vector(0)) * {num(before_hours)})")
+    recent = _summed(slo, _series(slo, RECENT_EVENTS_RECORD, event))
+    earlier = _summed(slo, f"avg_over_time({_series(slo, EVENTS_RECORD, event)}[{before}] offset {RECENT_WINDOW})", fill=recent)
+    return f"({recent} * {num(recent_hours)} + {earlier} * {num(before_hours)})"
 
 
 def _ratio(bad: str, total: str, budget: float) -> str:
@@ -302,14 +347,15 @@ def bad_events(slo: SLO, window: str) -> str:
 
 def alert_expr(slo: SLO, tier: BurnRateTier) -> str:
     rate = tier.rate_for(slo.period_seconds)
-    lines = [f"{_burn(slo, tier.long)} > {num(rate)}", f"and on() {_burn(slo, tier.short)} > {num(rate)}"]
+    on = _on(slo)
+    lines = [f"{_burn(slo, tier.long)} > {num(rate)}", f"and {on} {_burn(slo, tier.short)} > {num(rate)}"]
     recovery = RECOVERY_WINDOWS[tier.action]
     if duration_seconds(tier.short) > duration_seconds(recovery):
-        lines.append(f"and on() {_burn(slo, recovery)} > {num(rate / 2)}")
+        lines.append(f"and {on} {_burn(slo, recovery)} > {num(rate / 2)}")
     # Counted over the long window; over the short one when the long one is longer than
     # 6h (a ticket's): it too must burn, and it is read from few samples.
     counted = tier.long if duration_seconds(tier.long) <= RAW_WINDOW_LIMIT else tier.short
-    lines.append(f"and on() {bad_events(slo, counted)} >= {slo.min_bad_events}")
+    lines.append(f"and {on} {bad_events(slo, counted)} >= {slo.min_bad_events}")
     return "\n".join(lines)
 
 
@@ -326,7 +372,7 @@ def alert_annotations(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, s
     spent = rate * duration_seconds(tier.long) / slo.period_seconds
     exhaustion = format_duration(round(slo.period_seconds / rate / 60) * 60)
     annotations = {
-        "summary": f"The {slo.name} SLO of {slo.service} is burning its error budget at {format(rate, '.3g')}x the sustainable rate.",
+        "summary": f"The {slo.name} SLO of {slo.service}{_group_text(slo)} is burning its error budget at {format(rate, '.3g')}x the sustainable rate.",
         "description": (
             f"More than {_percent(rate * slo.error_budget)} of {{{{ $labels.service }}}} {{{{ $labels.slo }}}} events"
             f" were bad over both the last {tier.long} and the last {tier.short} (objective {num(slo.objective)}%"
@@ -337,6 +383,13 @@ def alert_annotations(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, s
         "dashboard_url": links.dashboard(slo),
     }
     return {**annotations, **dict(sorted(slo.annotations.items()))}
+
+
+def _group_text(slo: SLO) -> str:
+    """' for route {{ $labels.route }}' for a grouped SLO: which group burns."""
+    if not slo.group_by:
+        return ""
+    return " for " + ", ".join(f"{label} {{{{ $labels.{label} }}}}" for label in slo.group_by)
 
 
 def alert_rule(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, Any]:

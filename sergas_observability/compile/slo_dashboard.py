@@ -40,6 +40,9 @@ def service_dashboard(stack_name: str, service: str, slos: list[SLO]) -> Dashboa
 def slo_row(slo: SLO) -> Row:
     match = f"service={json.dumps(slo.service)},slo={json.dumps(slo.name)}"
     budget = repr(slo.error_budget)
+    # A grouped SLO draws one line per group, named by its labels.
+    group = " ".join(f"{{{{{label}}}}}" for label in slo.group_by)
+    named = (lambda legend: f"{group} {legend}") if group else (lambda legend: legend)
     objective = f"{slo.objective:g}% over {slo.period}"
     return Row(
         title=f"{slo.name} ({objective})",
@@ -48,8 +51,8 @@ def slo_row(slo: SLO) -> Row:
                 title=f"{slo.name}: SLI against objective",
                 description=f"Share of good events over the last hour and over the period, against the objective ({objective}).",
                 queries=(
-                    Query(expr=f'1 - {BURN_RATE_RECORD}{{{match},window="1h"}} * {budget}', legend="SLI, last 1h"),
-                    Query(expr=f"1 - (1 - {BUDGET_REMAINING_RECORD}{{{match}}}) * {budget}", legend=f"SLI, last {slo.period}"),
+                    Query(expr=f'1 - {BURN_RATE_RECORD}{{{match},window="1h"}} * {budget}', legend=named("SLI, last 1h")),
+                    Query(expr=f"1 - (1 - {BUDGET_REMAINING_RECORD}{{{match}}}) * {budget}", legend=named(f"SLI, last {slo.period}")),
                     Query(expr=f"{OBJECTIVE_RECORD}{{{match}}}", legend="objective"),
                 ),
                 unit="percentunit",
@@ -59,7 +62,7 @@ def slo_row(slo: SLO) -> Row:
                 title=f"{slo.name}: error budget remaining",
                 kind="stat",
                 description=f"Share of the {slo.period} error budget not yet spent; below 0 the objective is missed.",
-                queries=(Query(expr=f"{BUDGET_REMAINING_RECORD}{{{match}}}", legend="remaining"),),
+                queries=(Query(expr=f"{BUDGET_REMAINING_RECORD}{{{match}}}", legend=named("remaining")),),
                 unit="percentunit",
                 thresholds=(Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green")),
                 width=4,
@@ -67,7 +70,7 @@ def slo_row(slo: SLO) -> Row:
             Panel(
                 title=f"{slo.name}: burn rate per window",
                 description="Error ratio / error budget per window; 1 spends the budget exactly over the period.",
-                queries=(Query(expr=f"{BURN_RATE_RECORD}{{{match}}}", legend="{{window}}"),),
+                queries=(Query(expr=f"{BURN_RATE_RECORD}{{{match}}}", legend=named("{{window}}")),),
                 unit="short",
                 thresholds=(Threshold(value=None, color="green"), Threshold(value=1.0, color="orange")),
                 width=10,

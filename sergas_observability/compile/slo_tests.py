@@ -165,6 +165,9 @@ class SLOTests:
         self.links = links
         self.every = every  # evaluation interval, minutes
         self.series = input_series(slo, metrics)
+        # A grouped SLO replays each scenario in one group ("a"), beside a second group ("b")
+        # that stays clean: the alerts must name the first and never the second.
+        self.groups = _groups(slo, self.series, metrics)
         self.pages = [t for t in slo.tiers if t.action == "page"]
         self.longest = max(_minutes(t.long) for t in slo.tiers)
         self.short_history = min(SHORT_HISTORY, self.longest)
@@ -172,10 +175,17 @@ class SLOTests:
     # -- building blocks -------------------------------------------------------------
 
     def _input(self, segments: Sequence[Segment]) -> list[dict[str, str]]:
-        return [{"series": text, "values": _counter_values(segments, g, b)} for text, g, b in self.series]
+        if not self.slo.group_by:
+            return [{"series": text, "values": _counter_values(segments, g, b)} for text, g, b in self.series]
+        burning, *clean = self.groups
+        quiet = [Segment(sum(seg.minutes for seg in segments), TRAFFIC, 0.0)]
+        return [
+            {"series": _with_labels(text, group), "values": _counter_values(segments if group is burning else quiet, g, b)}
+            for group in (burning, *clean) for text, g, b in self.series
+        ]
 
     def _expected(self, tier: BurnRateTier) -> dict[str, Any]:
-        labels = {**alert_labels(self.slo, tier, self.links), "service": self.slo.service, "slo": self.slo.name}
+        labels = {**alert_labels(self.slo, tier, self.links), "service": self.slo.service, "slo": self.slo.name, **self.groups[0]}
         labels = dict(sorted(labels.items()))
         annotations = {
             key: expand(text, labels, 0.0) for key, text in alert_annotations(self.slo, tier, self.links).items()
@@ -344,28 +354,33 @@ class SLOTests:
         length = OWN_MINUTES
         at = format_duration(length * 60)
         match = f'service="{self.slo.service}",slo="{self.slo.name}"'
-        exprs = [
-            {
-                "expr": f"{BUDGET_REMAINING_RECORD}{{{match}}}",
-                "eval_time": at,
-                "exp_samples": [{"labels": f"{BUDGET_REMAINING_RECORD}{{{match}}}", "value": 1}],
-            },
-            {
-                "expr": f"{BURN_RATE_RECORD}{{{match}}}",
-                "eval_time": at,
-                "exp_samples": [
-                    {"labels": f'{BURN_RATE_RECORD}{{{match},window="{w}"}}', "value": 0} for w in self.slo.windows
-                ],
-            },
-        ]
+
+        def exprs(groups: list[dict[str, str]]) -> list[dict[str, Any]]:
+            """Budget 1 and burn 0 for each group (an ungrouped SLO is one group, of no labels)."""
+            return [
+                {
+                    "expr": f"{BUDGET_REMAINING_RECORD}{{{match}}}",
+                    "eval_time": at,
+                    "exp_samples": [{"labels": f"{BUDGET_REMAINING_RECORD}{{{match}{_matchers(g)}}}", "value": 1} for g in groups],
+                },
+                {
+                    "expr": f"{BURN_RATE_RECORD}{{{match}}}",
+                    "eval_time": at,
+                    "exp_samples": [
+                        {"labels": f'{BURN_RATE_RECORD}{{{match},window="{w}"{_matchers(g)}}}', "value": 0} for g in groups for w in self.slo.windows
+                    ],
+                },
+            ]
         checks = [self._check(length, t, False) for t in self.slo.tiers]
-        flat = self._test("zero traffic: no alert, no NaN, the whole budget left", [Segment(length, 0.0, 0.0)], checks, promql_expr_test=exprs)
+        flat = self._test("zero traffic: no alert, no NaN, the whole budget left", [Segment(length, 0.0, 0.0)], checks,
+                          promql_expr_test=exprs(self.groups))
+        # No series, no group: an ungrouped SLO still has its one series (0 and 1), a grouped one none.
         absent = {
             "name": f"{self.slo.key}: metrics absent: no alert, no NaN, the whole budget left",
             "interval": f"{SAMPLE_MINUTES}m",
             "input_series": [],
             "alert_rule_test": checks,
-            "promql_expr_test": exprs,
+            "promql_expr_test": exprs([] if self.slo.group_by else self.groups),
         }
         return [flat, absent]
 
@@ -382,6 +397,33 @@ class SLOTests:
         segments = [Segment(first + hold, TRAFFIC, error_ratio)]
         checks = [self._check(m, tier, True) for m in range(first, first + hold + 1, self.every)]
         return self._test(f"steady burn at 1.2x {num(rate)}: {self.slo.tier_alert_name(tier)} fires and never flaps", segments, checks)
+
+
+def _groups(slo: SLO, series: list[tuple[str, int, int]], metrics: dict[str, Any]) -> list[dict[str, str]]:
+    """The label values of the groups a grouped SLO's scenarios replay ([{}] when it is not grouped):
+    two values of each label (its first declared ones, else "a" and "b"), or the one value its
+    selectors fix."""
+    if not slo.group_by:
+        return [{}]
+    parsed = [selector_of(text) for text, _, _ in series]
+    fixed = {name: value for selector in parsed for name, _, value in selector.matchers if name in slo.group_by}
+    family = metrics.get((parsed[0].metric or "").removesuffix("_bucket").removesuffix("_count")) or metrics.get(parsed[0].metric or "")
+    declared = {label.name: tuple(label.values or ()) for label in getattr(family, "labels", ())}
+    values = {label: (declared.get(label, ()) + ("a", "b"))[:2] for label in slo.group_by}
+    first = {label: fixed.get(label, values[label][0]) for label in slo.group_by}
+    if len(fixed) == len(slo.group_by):
+        return [first]
+    return [first, {label: fixed.get(label, values[label][1]) for label in slo.group_by}]
+
+
+def _with_labels(text: str, labels: dict[str, str]) -> str:
+    selector = selector_of(text)
+    given = {name for name, _, _ in selector.matchers}
+    return format_selector(selector.metric or "", list(selector.matchers) + [(k, "=", v) for k, v in labels.items() if k not in given])
+
+
+def _matchers(labels: dict[str, str]) -> str:
+    return "".join(f',{name}="{value}"' for name, value in sorted(labels.items()))
 
 
 def _minutes(duration: str) -> int:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from ..model import Definition, Metric, MetricKind, Stack
 from ..model.base import did_you_mean
 from ..model.metrics import SCRAPE_LABELS
-from ..model.slo import SLO, RatioSLI, Selector, selector_of
+from ..model.slo import SLO, LatencySLI, RatioSLI, Selector, selector_of
 from ..promql import metric_names, substitute_grafana_variables
 from .findings import Finding, finding
 
@@ -182,6 +182,7 @@ def check_slo_references(stack: Stack, emit: Emit) -> None:
                 _unknown(emit, slo if getattr(slo, field) else stack, field if getattr(slo, field) else f"slo_{field}",
                          "severity", name, severities, listed=True)
         sli = slo.sli
+        _check_groups(emit, slo, series)
         if isinstance(sli, RatioSLI):
             for field, texts in sli.selector_fields().items():
                 for text in texts:
@@ -201,6 +202,18 @@ def check_slo_references(stack: Stack, emit: Emit) -> None:
         else:
             _check_selector(emit, slo, "sli.histogram", Selector(f"{family.name}_bucket", selector.matchers), series)
             _check_threshold(emit, slo, family)
+
+
+def _check_groups(emit: Emit, slo: SLO, series: dict[str, tuple[str, ...]]) -> None:
+    """Every metric of a grouped SLI carries the labels it is grouped by."""
+    sli = slo.sli
+    texts = [t for ts in sli.selector_fields().values() for t in ts] if isinstance(sli, RatioSLI) else [sli.histogram]
+    for label in slo.group_by:
+        for name in dict.fromkeys(selector_of(t).metric or "" for t in texts):
+            family = f"{name}_bucket" if isinstance(sli, LatencySLI) else name
+            if family in series and label not in set(series[family]) | SCRAPE_LABELS:
+                emit(finding("stack/unknown-reference", slo, "group_by",
+                             f"'{name}' has no label '{label}' to group by" + did_you_mean(label, set(series[family]) | SCRAPE_LABELS)))
 
 
 def _check_threshold(emit: Emit, slo: SLO, family: Metric) -> None:

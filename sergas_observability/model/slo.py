@@ -22,7 +22,7 @@ from pydantic import Field, field_validator
 import promql_parser
 
 from ..promql import PromQLError, Selector, parse, selectors
-from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelSet, format_duration
+from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelName, LabelSet, format_duration
 from .base import duration_seconds as _parse_duration
 
 # The same few windows are parsed thousands of times when 1,000 SLOs compile.
@@ -202,6 +202,9 @@ class SLO(Definition):
     ticket_severity: str = ""  # default: the Stack's slo_ticket_severity
     tiers: tuple[BurnRateTier, ...] = DEFAULT_TIERS
     min_bad_events: int = MIN_BAD_EVENTS
+    # One objective per value of these labels (a route, a tenant, a region): every
+    # recorded series, alert and dashboard line carries them.
+    group_by: tuple[LabelName, ...] = ()
     alert_name: str = ""
     labels: LabelSet = {}
     annotations: dict[str, str] = {}
@@ -233,6 +236,16 @@ class SLO(Definition):
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
             raise ValueError("min_bad_events is a count of bad events: 1 or more")
+        return value
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_labels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            if key in _OWNED_LABELS:
+                raise ValueError(f"label '{key}' is set by the SLO compiler")
+        if len(set(value)) != len(value):
+            raise ValueError("a label is named twice")
         return value
 
     @field_validator("labels")
@@ -280,6 +293,8 @@ class SLO(Definition):
                     field = name
                     for text in texts:
                         selector_of(text)
+                    if self.group_by and len(texts) > 1:
+                        raise ValueError("an SLO grouped by a label reads one selector per field (sums of several would drop groups)")
             elif isinstance(sli, LatencySLI):
                 field = "histogram"
                 selector = selector_of(sli.histogram)
