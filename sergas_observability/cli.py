@@ -238,16 +238,18 @@ def import_() -> None:
 
 
 def _import_command(kind: str) -> None:
-    @import_.command(kind, help=f"Print the SLOs of {'a Sloth prometheus/v1' if kind == 'sloth' else 'an OpenSLO v1/v1alpha'} FILE as Python.")
+    what = {"sloth": "a Sloth prometheus/v1", "openslo": "an OpenSLO v1/v1alpha", "pyrra": "a Pyrra ServiceLevelObjective"}[kind]
+
+    @import_.command(kind, help=f"Print the SLOs of {what} FILE as Python.")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--page-severity", default="", help="Severity of the page tiers (default: the Stack's slo_page_severity).")
     @click.option("--ticket-severity", default="", help="Severity of the ticket tiers (default: the Stack's slo_ticket_severity).")
     @click.option("--runbook-base", default="https://runbooks.invalid/slo", show_default=True,
                   help="Runbook URL prefix for SLOs whose spec names none (…/<service>-<slo>).")
     def command(file: Path, page_severity: str, ticket_severity: str, runbook_base: str) -> None:
-        from .slo_import import ImportError_, load_openslo, load_sloth, render_python
+        from .slo_import import ImportError_, load_openslo, load_pyrra, load_sloth, render_python
 
-        load = load_sloth if kind == "sloth" else load_openslo
+        load = {"sloth": load_sloth, "openslo": load_openslo, "pyrra": load_pyrra}[kind]
         refused: list[str] = []
         try:
             slos = load(file.read_text(encoding="utf-8"), page_severity, ticket_severity, runbook_base, refused=refused)
@@ -265,6 +267,7 @@ def _import_command(kind: str) -> None:
 
 _import_command("sloth")
 _import_command("openslo")
+_import_command("pyrra")
 
 
 def run() -> None:

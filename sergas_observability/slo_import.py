@@ -506,6 +506,79 @@ def _openslo_period(spec: dict[str, Any], subject: str) -> tuple[str, str]:
         raise _fail(subject, field, str(exc)) from None
 
 
+# -- Pyrra ---------------------------------------------------------------------------
+
+
+def load_pyrra(text: str, page_severity: str = "", ticket_severity: str = "", runbook_base: str = DEFAULT_RUNBOOK,
+               refused: list[str] | None = None) -> list[SLO]:
+    """Pyrra `ServiceLevelObjective` resources (pyrra.dev/v1alpha1): ratio and latency indicators.
+
+    Pyrra names no service: the resource's namespace is the service (else
+    "default"), its name the SLO's. `grouping` becomes group_by. `refused` as
+    for load_sloth."""
+    slos: list[SLO] = []
+    for number, doc in _documents(text):
+        with _each(refused):
+            subject = f"document {number}:"
+            version = _get(doc, "apiVersion", str, subject, "apiVersion", "")
+            if not version.startswith("pyrra.dev/") or doc.get("kind") != "ServiceLevelObjective":
+                raise ImportError_(f"{subject} not a Pyrra ServiceLevelObjective (apiVersion: {version!r}, kind: {_shown(doc.get('kind'))})")
+            slos.append(_pyrra_slo(subject, doc, page_severity, ticket_severity, runbook_base))
+    return slos
+
+
+def _pyrra_slo(subject: str, doc: dict[str, Any], page: str, ticket: str, runbook_base: str) -> SLO:
+    meta = _get(doc, "metadata", dict, subject, "metadata")
+    name = _get(meta, "name", str, subject, "metadata.name")
+    service = _get(meta, "namespace", str, subject, "metadata.namespace", "default")
+    where = f"{subject} SLO '{service}/{name}'"
+    spec = _get(doc, "spec", dict, where, "spec")
+    target = spec.get("target")  # Pyrra writes it as a string: "99.5"
+    try:
+        objective = float(target) if isinstance(target, (str, int, float)) and not isinstance(target, bool) else None
+    except ValueError:
+        objective = None
+    if objective is None:
+        raise _fail(where, "spec.target", "is missing" if target is None else f"expected a percentage such as '99.5', got {_shown(target)}")
+    indicator = _get(spec, "indicator", dict, where, "spec.indicator")
+    kinds = [k for k in indicator if indicator.get(k) is not None]
+    if kinds not in (["ratio"], ["latency"]):
+        raise _fail(where, f"spec.indicator.{kinds[0] if kinds else 'ratio'}",
+                    "only ratio and latency indicators convert (bool_gauge and native histograms do not yet)")
+    kind = kinds[0]
+    body = _get(indicator, kind, dict, where, f"spec.indicator.{kind}")
+    parts = ("errors", "total") if kind == "ratio" else ("success", "total")
+    selectors_of = {
+        part: _query_selectors(_get(_get(body, part, dict, where, f"spec.indicator.{kind}.{part}"), "metric", str, where,
+                                    f"spec.indicator.{kind}.{part}.metric"), where, f"spec.indicator.{kind}.{part}.metric", allow_plain=True)
+        for part in parts
+    }
+    if kind == "ratio":
+        sli: dict[str, Any] = {"type": "ratio", "bad": selectors_of["errors"], "total": selectors_of["total"]}
+    else:
+        sli = _as_latency({"type": "ratio", "good": selectors_of["success"], "total": selectors_of["total"]})
+    grouping = _get(body, "grouping", list, where, f"spec.indicator.{kind}.grouping", [])
+    alerting = _get(spec, "alerting", dict, where, "spec.alerting", {})
+    alert_name = _get(alerting, "name", str, where, "spec.alerting.name", "")
+    fields: dict[str, Any] = {
+        "service": service,
+        "name": name,
+        "objective": objective,
+        "period": _get(spec, "window", str, where, "spec.window", "30d"),
+        "description": _get(spec, "description", str, where, "spec.description", ""),
+        "sli": sli,
+        "group_by": tuple(_check(label, str, where, f"spec.indicator.{kind}.grouping") for label in grouping),
+        "runbook_url": f"{runbook_base}/{service}-{name}",
+        "page_severity": page,
+        "ticket_severity": ticket,
+        "alert_name": alert_name if not alert_name or alert_name[:1].isupper() else camel(alert_name),
+    }
+    sources = {"service": "metadata.namespace", "name": "metadata.name", "objective": "spec.target", "period": "spec.window",
+               "sli": f"spec.indicator.{kind}", "group_by": f"spec.indicator.{kind}.grouping", "alert_name": "spec.alerting.name",
+               "description": "spec.description"}
+    return _build(where, fields, sources)
+
+
 # -- printing Python definitions -----------------------------------------------------------
 
 
@@ -523,7 +596,7 @@ def render_python(slos: Iterable[SLO], source: str) -> str:
     for slo in slos:
         lines.append("    SLO(")
         for field in ("service", "name", "objective", "period", "description", "sli", "runbook_url", "page_severity",
-                      "ticket_severity", "tiers", "min_bad_events", "alert_name", "labels", "annotations"):
+                      "ticket_severity", "tiers", "min_bad_events", "group_by", "alert_name", "labels", "annotations"):
             value = getattr(slo, field)
             if field == "alert_name" and value == camel(slo.name) + "BudgetBurn":
                 continue

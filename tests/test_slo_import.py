@@ -20,7 +20,7 @@ from sergas_observability.model import (
     SlackReceiver,
     Stack,
 )
-from sergas_observability.slo_import import ImportError_, load_openslo, load_sloth, query_selectors
+from sergas_observability.slo_import import ImportError_, load_openslo, load_pyrra, load_sloth, query_selectors
 
 FIXTURES = Path(__file__).parent / "fixtures" / "slo"
 SHOP_METRICS = (
@@ -375,3 +375,18 @@ def test_an_openslo_list_and_a_bucket_over_count_convert():
 ])
 def test_window_spellings_and_filled_rates(query, expected):
     assert query_selectors(query, "s/x", "q") == expected
+
+
+def test_pyrra_ratio_latency_and_grouping_convert_and_bool_gauges_are_refused():
+    refused: list[str] = []
+    slos = load_pyrra((FIXTURES / "pyrra.yml").read_text(), refused=refused)
+    orders, latency = slos
+    assert (orders.key, orders.objective, orders.period, orders.group_by) == ("shop/orders-errors", 99.5, "4w", ("route",))
+    assert orders.sli.bad == ('shop_orders_total{result="error"}',) and orders.sli.total == ("shop_orders_total",)
+    assert (latency.sli.type, latency.sli.histogram, latency.sli.threshold) == ("latency", 'shop_request_duration_seconds{route="/checkout"}', 1.0)
+    assert refused == ["document 3: SLO 'shop/probe-up' field 'spec.indicator.bool_gauge': only ratio and latency indicators convert"
+                       " (bool_gauge and native histograms do not yet)"]
+    proc = _cli("import", "pyrra", str(FIXTURES / "pyrra.yml"))
+    assert proc.returncode == 2 and proc.stdout.count("    SLO(") == 2
+    with pytest.raises(ImportError_, match=r"spec.target': expected a percentage such as '99.5', got True"):
+        load_pyrra((FIXTURES / "pyrra.yml").read_text().replace('target: "99.5"', "target: true"))

@@ -20,6 +20,7 @@ GROUPS = {
     "formats": [("sloth", "sloth-checkout"), ("openslo", "openslo-v1"), ("sloth", "sloth-shapes"), ("openslo", "openslo-list")],
     "sloth-crd": [("sloth", "sloth-k8s")],
     "openslo-v1alpha": [("openslo", "openslo-v1alpha")],
+    "pyrra": [("pyrra", "pyrra")],
 }
 
 STACK = '''
@@ -31,7 +32,7 @@ stack = Stack(
     name="imported",
     environments=(Environment(name="production", external_labels={{"env": "production"}}),),
     metrics=(
-        Metric(name="shop_orders_total", kind="counter", help="Orders.", labels=(RESULT,)),
+        Metric(name="shop_orders_total", kind="counter", help="Orders.", labels=(RESULT, "route")),
         Metric(name="shop_payments_total", kind="counter", help="Payments.", labels=(RESULT,)),
         Metric(name="shop_search_queries_total", kind="counter", help="Queries.", labels=(RESULT,)),
         Metric(name="shop_request_duration_seconds", kind="histogram", unit="seconds", help="Latency.",
