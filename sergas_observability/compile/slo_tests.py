@@ -45,28 +45,24 @@ windows read every sample):
 - 1x burn for 3 days: no page and no ticket at any evaluation.
 
 Pages read windows of at most 6 hours, so a day of history is as clean for
-them as three. The input series are derived from the SLI's selectors: one
-series holding the good events and one the bad (for a latency SLI the `le`
-bucket and the count), with label values found by trying candidates against
-the matchers, and checked to be counted the way the rules count them.
+them as three. The input series come from compile.slo_inputs.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import posixpath
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..model import Stack
 from ..model.base import duration_seconds, format_duration
-from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, BurnRateTier, LatencySLI, selector_of
-from ..promql import Selector, format_selector
+from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, BurnRateTier, selector_of
+from ..promql import format_selector
 from ..promql.templates import expand
-from .slo import Links, SLIEvents, alert_annotations, alert_labels, num, rule_shape, rules_file
+from .slo import Links, alert_annotations, alert_labels, num, rule_shape, rules_file
+from .slo_inputs import input_series
 
 SAMPLE_MINUTES = 1  # input samples, in both files
 DAYS_EVERY = 5  # evaluation interval of the multi-day file, minutes
@@ -81,7 +77,6 @@ OWN_MINUTES = 15  # replayed by each SLO's own checks: a few evaluations of ever
 # A tier's bad-event count over a window up to 6h averages the recorded 5m rates,
 # which see a step ~2.5 minutes late: only a count reached at low traffic waits for it.
 COUNT_LAG = 3
-GENERIC_VALUES = ("200", "500", "503", "success", "error", "x", "")  # "" leaves the label out
 
 
 # The test files of an SLO: its own checks (every SLO), and the timing of its shape (first SLO of each shape).
@@ -428,137 +423,3 @@ def _matchers(labels: dict[str, str]) -> str:
 
 def _minutes(duration: str) -> int:
     return int(duration_seconds(duration) // 60)
-
-
-# -- input series from selectors ------------------------------------------------------
-
-
-class NoTestInput(ValueError):
-    """The SLI's selectors admit no concrete series to replay (a definition mistake)."""
-
-
-def test_input_problem(slo: SLO, metrics: dict[str, Any]) -> str | None:
-    """Why no promtool test input can be derived for `slo` (None when it can); the validation pass reports it."""
-    try:
-        input_series(slo, metrics)
-    except NoTestInput as exc:
-        return str(exc)
-    return None
-
-
-def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
-    """(series, good coefficient, bad coefficient): a series grows by good x g + bad x b.
-
-    A function of the SLI and the label values declared for its metrics, found
-    once per process (the validation pass and the compiler both ask)."""
-    sli = slo.sli
-    texts = [sli.histogram] if isinstance(sli, LatencySLI) else [*sli.good, *sli.bad, *sli.total]
-    names = sorted({selector_of(text).metric or "" for text in texts})
-    key = (sli.model_dump_json(), tuple((name, repr(metrics.get(name))) for name in names))
-    found = _INPUT_SERIES.get(key)
-    if found is None:
-        found = _input_series(slo, metrics)
-        if len(_INPUT_SERIES) >= 4096:
-            _INPUT_SERIES.clear()
-        _INPUT_SERIES[key] = found
-    if isinstance(found, NoTestInput):
-        raise found
-    return found
-
-
-_INPUT_SERIES: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
-
-
-def _input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]] | NoTestInput:
-    try:
-        return _search(slo, metrics)
-    except NoTestInput as exc:
-        return exc
-
-
-def _search(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
-    events = SLIEvents(slo, metrics)
-    if isinstance(slo.sli, LatencySLI):
-        (bucket,) = events.selectors()["good"]
-        (count,) = events.selectors()["total"]
-        return [(_concrete(selector_of(bucket), metrics), 1, 0), (_concrete(selector_of(count), metrics), 1, 1)]
-    fields = {name: [selector_of(s) for s in texts] for name, texts in events.selectors().items() if texts}
-    # What a series must contribute to each given field, as good and bad series.
-    wanted = {
-        ("bad", "total"): ({"bad": 0, "total": 1}, {"bad": 1, "total": 1}),
-        ("bad", "good"): ({"good": 1, "bad": 0}, {"good": 0, "bad": 1}),
-        ("good", "total"): ({"good": 1, "total": 1}, {"good": 0, "total": 1}),
-    }[tuple(sorted(fields))]  # type: ignore[index]
-    # The first candidate counted as each wanted kind, in one pass over the candidates.
-    first: list[Series | None] = [None] * len(wanted)
-    for series in _candidates(fields, metrics):
-        counts = _counts(series, fields)
-        for index, want in enumerate(wanted):
-            if first[index] is None and counts == want:
-                first[index] = series
-        if all(first):
-            break
-    good, bad = first
-    if good is None or bad is None:
-        raise NoTestInput("cannot derive promtool test input from these selectors (no series is counted as a good and one as a bad event); declare the label values")
-    return [(_render(good), 1, 0), (_render(bad), 0, 1)]
-
-
-Series = tuple[str, tuple[tuple[str, str], ...]]
-
-
-def _matches(series: Series, selector: Selector) -> bool:
-    name, labels = series
-    if name != selector.metric:
-        return False
-    values = dict(labels)
-    for label, op, expected in selector.matchers:
-        value = values.get(label, "")
-        if op == "=" and value != expected or op == "!=" and value == expected:
-            return False
-        if op in ("=~", "!~") and (re.fullmatch(expected, value) is not None) != (op == "=~"):
-            return False
-    return True
-
-
-def _counts(series: Series, fields: dict[str, list[Selector]]) -> dict[str, int]:
-    return {name: sum(_matches(series, s) for s in selectors) for name, selectors in fields.items()}
-
-
-def _label_candidates(label: str, selectors: Sequence[Selector], metric: Any) -> list[str]:
-    """Values to try for a label, the most realistic first (500 before the regex 5.. itself)."""
-    declared = next((lab for lab in getattr(metric, "labels", ()) if lab.name == label), None)
-    values: list[str] = list(getattr(declared, "values", None) or ())
-    literals: list[str] = []
-    for selector in selectors:
-        for name, op, value in selector.matchers:
-            if name == label:
-                if op in ("=~", "!~"):
-                    alternatives = re.sub(r"[()^$]", "", value).split("|")
-                    values += [a.replace(".", "0") for a in alternatives]
-                    literals += alternatives
-                literals.append(value)
-    values += literals + list(GENERIC_VALUES)
-    return list(dict.fromkeys(v for v in values if re.fullmatch(r"[A-Za-z0-9_./:+ -]*", v)))
-
-
-def _candidates(fields: dict[str, list[Selector]], metrics: dict[str, Any]) -> Iterator[Series]:
-    selectors = [s for group in fields.values() for s in group]
-    for name in dict.fromkeys(s.metric for s in selectors if s.metric):
-        on_metric = [s for s in selectors if s.metric == name]
-        labels = sorted({label for s in on_metric for label in s.label_names})
-        options = [_label_candidates(label, on_metric, metrics.get(name)) for label in labels]
-        for combo in itertools.islice(itertools.product(*options), 20000):
-            yield name, tuple((label, value) for label, value in zip(labels, combo) if value)
-
-
-def _concrete(selector: Selector, metrics: dict[str, Any]) -> str:
-    series = next((s for s in _candidates({"x": [selector]}, metrics) if _matches(s, selector)), None)
-    if series is None:
-        raise NoTestInput(f"no series of the declared label values matches {format_selector(selector.metric or '', list(selector.matchers))}; declare the label values it selects")
-    return _render(series)
-
-
-def _render(series: Series) -> str:
-    name, labels = series
-    return format_selector(name, [(label, "=", value) for label, value in labels])

@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterable
 from typing import Any
 
-from ..compile import compose, instrumentation, kubernetes, rule_tests, slo, slo_tests
+from ..compile import compose, instrumentation, kubernetes, rule_tests, slo, slo_inputs
 from ..compile.slo_dashboard import service_dashboard
 from ..model import BlackboxProbe, Definition, ScrapeJob, Stack
 from ..model.base import did_you_mean
@@ -147,7 +147,7 @@ def check_generated_tests(stack: Stack, emit: Emit) -> None:
             if problem:
                 emit(finding("stack/untestable", alert, "description", problem))
     for s in valid(stack.slos):
-        problem = slo_tests.test_input_problem(s, metrics)
+        problem = slo_inputs.test_input_problem(s, metrics)
         if problem:
             emit(finding("stack/untestable", s, "sli", problem))
 
