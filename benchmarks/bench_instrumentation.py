@@ -145,7 +145,7 @@ def verdict(met: bool, goal: str) -> str:
 
 
 def main() -> None:
-    lines = [f"| measurement | ours | baseline | ratio |", "|---|---|---|---|"]
+    lines = ["| measurement | ours | baseline | ratio |", "|---|---|---|---|"]
     print(f"{'measurement':<48} {'ours':>9} {'baseline':>9} {'ratio':>8}")
     decorator = decorator_figures()
     for label, ours, baseline in counter_figures() + decorator:

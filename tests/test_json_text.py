@@ -27,7 +27,7 @@ def test_every_generated_json_file():
 
 @pytest.mark.parametrize("value", [
     0, -1, 10**30, 0.1, 1e-09, 1e300, -0.0, float("inf"), float("-inf"), float("nan"), True, False, None, "",
-    [], {}, [[]], {"a": {}}, {"a": []}, [1, [2, [3, {}]]], {1: "int key", 2.5: "float key", True: "bool", None: "none"},
+    [], {}, [[]], {"a": {}}, {"a": []}, [1, [2, [3, {}]]], {7: "int key", 2.5: "float key", True: "bool", None: "none"},
     ("a", "tuple"),
 ])
 def test_scalars_containers_and_keys(value):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from ..compile import compose
-from ..model import Definition, EmailReceiver, Stack, duration_seconds
+from ..model import Definition, EmailReceiver, Stack
 from ..model.base import did_you_mean
 from ..model.platforms import is_dns_label
 from ..model.slo import SLO
