@@ -290,22 +290,27 @@ def _series(slo: SLO, record: str, event: str) -> str:
     return f'{record}{{{slo_matchers(slo)},event="{event}"}}'
 
 
-def _summed(slo: SLO, inner: str, fill: str = "vector(0)") -> str:
-    """sum(inner), 0 when it has no series; grouped: per group, `fill` where a group has none."""
-    if slo.group_by:
-        return f"sum{_by(slo)} ({inner})" if fill == "vector(0)" else f"(sum{_by(slo)} ({inner}) or {fill} * 0)"
-    return f"(sum({inner}) or vector(0))"
+def _summed(slo: SLO, inner: str, fill: str | None = None) -> str:
+    """sum(inner), 0 when it has no series; grouped: per group, and `fill` x 0 where a group has none."""
+    if not slo.group_by:
+        return f"(sum({inner}) or vector(0))"
+    return f"sum{_by(slo)} ({inner})" if fill is None else f"(sum{_by(slo)} ({inner}) or {fill} * 0)"
 
 
-def _recorded(slo: SLO, event: str, window: str | None) -> str:
-    """Events per second of one kind over `window` (None: the last 5m), from the recorded rates."""
-    if window is None:
+def _average(slo: SLO, event: str, window: str) -> str:
+    """Events per second of one kind over `window`: the mean of the recorded 5m rates."""
+    return _summed(slo, f"avg_over_time({_series(slo, EVENTS_RECORD, event)}[{window}])")
+
+
+def _recorded(slo: SLO, event: str, window: str) -> str:
+    """Events per second of one kind over a tier's `window`, from the recorded rates."""
+    if window == BASE_WINDOW:
         return _summed(slo, _series(slo, EVENTS_RECORD, event))
     if window == RECENT_WINDOW and _long(slo):
         return _summed(slo, _series(slo, RECENT_EVENTS_RECORD, event))
     seconds = duration_seconds(window)
-    if seconds <= RAW_WINDOW_LIMIT or window == slo.period:
-        return _summed(slo, f"avg_over_time({_series(slo, EVENTS_RECORD, event)}[{window}])")
+    if seconds <= RAW_WINDOW_LIMIT:
+        return _average(slo, event, window)
     # The exact last 6h, then the average of the 5m rates before it, weighted by hours
     # (a group younger than 6h has no average yet: its 6h alone).
     before = format_duration(seconds - RAW_WINDOW_LIMIT)
@@ -320,13 +325,17 @@ def _ratio(bad: str, total: str, budget: float) -> str:
     return f"{bad}\n/ clamp_min({total}, {TINY_RATE})\n/ {num(budget)}"
 
 
+def _reads_raw(slo: SLO, window: str) -> bool:
+    """Whether the window's burn rate reads the raw series (else the recorded rates)."""
+    if window == BASE_WINDOW or (window == RECENT_WINDOW and _long(slo)):
+        return False  # recorded over exactly this window
+    return duration_seconds(window) <= RAW_WINDOW_LIMIT
+
+
 def burn_rate_expr(slo: SLO, events: SLIEvents, window: str) -> str:
-    seconds = duration_seconds(window)
-    if window == BASE_WINDOW or seconds > RAW_WINDOW_LIMIT or (window == RECENT_WINDOW and _long(slo)):
-        bad, total = _recorded(slo, "bad", None if window == BASE_WINDOW else window), _recorded(slo, "total", None if window == BASE_WINDOW else window)
-    else:
-        bad, total = events.bad(window), events.total(window)
-    return _ratio(bad, total, slo.error_budget)
+    if _reads_raw(slo, window):
+        return _ratio(events.bad(window), events.total(window), slo.error_budget)
+    return _ratio(_recorded(slo, "bad", window), _recorded(slo, "total", window), slo.error_budget)
 
 
 def burn_rate_rules(slo: SLO, events: SLIEvents) -> list[dict[str, Any]]:
@@ -342,7 +351,7 @@ def _burn(slo: SLO, window: str) -> str:
 
 def bad_events(slo: SLO, window: str) -> str:
     """How many bad events the window (6h at most) holds, from the recorded rates."""
-    return f"{_recorded(slo, 'bad', None if window == BASE_WINDOW else window)} * {duration_seconds(window):g}"
+    return f"{_recorded(slo, 'bad', window)} * {duration_seconds(window):g}"
 
 
 def alert_expr(slo: SLO, tier: BurnRateTier) -> str:
@@ -402,7 +411,7 @@ def alert_rule(slo: SLO, tier: BurnRateTier, links: Links) -> dict[str, Any]:
 
 
 def budget_remaining_rule(slo: SLO) -> dict[str, Any]:
-    bad, total = _recorded(slo, "bad", slo.period), _recorded(slo, "total", slo.period)
+    bad, total = _average(slo, "bad", slo.period), _average(slo, "total", slo.period)
     return {
         "record": BUDGET_REMAINING_RECORD,
         "expr": f"1 - (\n  {_ratio(bad, total, slo.error_budget).replace(chr(10), chr(10) + '  ')}\n)",

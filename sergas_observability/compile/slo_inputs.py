@@ -40,10 +40,7 @@ def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]
 
     A function of the SLI and the label values declared for its metrics, found
     once per process (the validation pass and the compiler both ask)."""
-    sli = slo.sli
-    texts = [sli.histogram] if isinstance(sli, LatencySLI) else [*sli.good, *sli.bad, *sli.total]
-    names = sorted({selector_of(text).metric or "" for text in texts})
-    key = (sli.model_dump_json(), tuple((name, repr(metrics.get(name))) for name in names))
+    key = (slo.sli.model_dump_json(), tuple((name, repr(metrics.get(name))) for name in slo.sli.metric_names()))
     found = _INPUT_SERIES.get(key)
     if found is None:
         found = _input_series(slo, metrics)

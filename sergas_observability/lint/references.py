@@ -206,11 +206,9 @@ def check_slo_references(stack: Stack, emit: Emit) -> None:
 
 def _check_groups(emit: Emit, slo: SLO, series: dict[str, tuple[str, ...]]) -> None:
     """Every metric of a grouped SLI carries the labels it is grouped by."""
-    sli = slo.sli
-    texts = [t for ts in sli.selector_fields().values() for t in ts] if isinstance(sli, RatioSLI) else [sli.histogram]
     for label in slo.group_by:
-        for name in dict.fromkeys(selector_of(t).metric or "" for t in texts):
-            family = f"{name}_bucket" if isinstance(sli, LatencySLI) else name
+        for name in slo.sli.metric_names():
+            family = f"{name}_bucket" if isinstance(slo.sli, LatencySLI) else name
             if family in series and label not in set(series[family]) | SCRAPE_LABELS:
                 emit(finding("stack/unknown-reference", slo, "group_by",
                              f"'{name}' has no label '{label}' to group by" + did_you_mean(label, set(series[family]) | SCRAPE_LABELS)))

@@ -94,6 +94,10 @@ class RatioSLI(Definition):
     def selector_fields(self) -> dict[str, Selectors]:
         return {name: getattr(self, name) for name in ("bad", "good", "total") if getattr(self, name)}
 
+    def metric_names(self) -> tuple[str, ...]:
+        """The metrics the SLI reads, each once, in order."""
+        return tuple(dict.fromkeys(selector_of(t).metric or "" for ts in self.selector_fields().values() for t in ts))
+
 
 class LatencySLI(Definition):
     """A histogram: events slower than `threshold` seconds are bad.
@@ -113,8 +117,16 @@ class LatencySLI(Definition):
     def selector(self) -> Selector:
         return selector_of(self.histogram)
 
+    def metric_names(self) -> tuple[str, ...]:
+        """The histogram family the SLI reads."""
+        return (self.selector.metric or "",)
+
 
 SLI = Annotated[Union[RatioSLI, LatencySLI], Field(discriminator="type")]
+
+
+# The lowest burn rate a `budget_spent` tier scales to: 20 % above a sustainable burn.
+MIN_SCALED_BURN_RATE = 1.2
 
 
 class BurnRateTier(Definition):
@@ -169,8 +181,6 @@ DEFAULT_TIERS = (
     BurnRateTier(long="1d", short="2h", action="ticket", budget_spent=0.07),
     BurnRateTier(long="3d", short="6h", action="ticket", budget_spent=0.12),
 )
-# The lowest burn rate a `budget_spent` tier scales to: 20 % above a sustainable burn.
-MIN_SCALED_BURN_RATE = 1.2
 # A tier fires only on at least this many bad events in its long window (SLO.min_bad_events).
 MIN_BAD_EVENTS = 10
 
