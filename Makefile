@@ -56,8 +56,8 @@ check: $(STAMP) tools ## generated/ up to date, valid for promtool and amtool, d
 lint: $(STAMP) tools ## lint the definitions: unknown metrics/labels, alert and dashboard hygiene, latency budgets
 	$(BIN)/sergas-obs lint $(if $(FORMAT),--format $(FORMAT))
 
-test: $(STAMP) tools ## the whole test suite with the real promtool and amtool
-	$(BIN)/pytest -q
+test: $(STAMP) tools ## the whole test suite with the real promtool and amtool (in parallel: pytest-xdist)
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist worksteal
 
 e2e: $(STAMP) tools ## only the live-stack tests: real Prometheus, Alertmanager, an instrumented app
 	$(BIN)/pytest -q tests/e2e

@@ -51,11 +51,33 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float, poll: flo
         time.sleep(poll)
 
 
+# Ports for the servers the tests start: below the kernel's ephemeral range (32768 and up
+# on Linux), where client sockets never land, and a range of their own for each pytest-xdist
+# worker, so two workers never hand out the same port. Within a worker each port is handed
+# out once, so a server that has not bound its port yet cannot lose it to the next request.
+PORTS_FROM, PORTS_PER_WORKER = 20000, 1500  # 8 workers at most (make test: --maxprocesses 4)
+_handed_out: set[int] = set()
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # gw0, gw1, ... ("gw0" without xdist)
+    return int(worker.removeprefix("gw") or 0) % 8
+
+
 def free_port() -> int:
-    """A port nothing listens on right now (the kernel's pick on loopback)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on right now, from this worker's own range (see PORTS_FROM)."""
+    start = PORTS_FROM + _worker_index() * PORTS_PER_WORKER
+    for port in range(start + (os.getpid() % 97), start + PORTS_PER_WORKER):
+        if port in _handed_out:
+            continue
+        _handed_out.add(port)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue  # something else listens there
+        return port
+    raise AssertionError(f"no free port left in {start}-{start + PORTS_PER_WORKER - 1}")
 
 
 def require_binary(name: str) -> str:

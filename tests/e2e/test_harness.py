@@ -21,6 +21,17 @@ def test_free_port_is_free_on_loopback() -> None:
         sock.bind((servers.HOST, port))  # raises if something holds it
 
 
+def test_free_ports_are_never_handed_out_twice_nor_shared_between_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    ephemeral_from = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    handed: dict[str, set[int]] = {}
+    for worker in ("gw0", "gw1", "gw3"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        handed[worker] = {servers.free_port() for _ in range(20)}
+        assert len(handed[worker]) == 20  # each port once
+    assert not handed["gw0"] & handed["gw1"] and not handed["gw1"] & handed["gw3"] and not handed["gw0"] & handed["gw3"]
+    assert max(max(ports) for ports in handed.values()) < ephemeral_from  # where client sockets never land
+
+
 def test_server_that_cannot_start_reports_its_log(tmp_path: Path) -> None:
     config = tmp_path / "prometheus.yml"
     config.write_text("scrape_configs: [{job_name: x, no_such_field: 1}]\n")

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.request
 from collections.abc import Iterable
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from e2e.servers import free_port  # noqa: F401 (one allocator for every live test)
 from sergas_observability import toolchain
 
 Series = tuple[str, frozenset[tuple[str, str]]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get(url: str, method: str = "GET", timeout: float = 10.0) -> tuple[int, str]:
