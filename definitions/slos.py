@@ -16,6 +16,8 @@ http_availability = SLO(
     description="Requests answered without a server error (the seed's 99.5 % uptime SLA).",
     objective=99.5,
     sli=RatioSLI(bad='http_requests_total{status=~"5.."}', total="http_requests_total"),
+    # An SLA is counted per calendar month: the month so far, beside the rolling 30 days.
+    calendar="month",
     runbook_url=f"{RUNBOOKS}/incident_response.md#high-error-rate",
 )
 

@@ -26,13 +26,14 @@ def summary(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     lines = _files(old, new)
     if not lines:
         return []
+    slos = _slos(old), _slos(new)  # from every file: an SLO's other file may be the unchanged one
     differ = {path for path in set(old) | set(new) if old.get(path) != new.get(path)}
     old = {path: text for path, text in old.items() if path in differ}
     new = {path: text for path, text in new.items() if path in differ}
     for what, before, after in (
         ("alert", _rules(old, "alert"), _rules(new, "alert")),
         ("recording rule", _rules(old, "record"), _rules(new, "record")),
-        ("SLO", _slos(old), _slos(new)),
+        ("SLO", *slos),
         ("panel", _panels(old), _panels(new)),
     ):
         lines += _named(what, before, after)
@@ -98,7 +99,11 @@ def _recorded(rule: dict[str, object], rules: list[dict[str, object]]) -> str:
 
 
 def _slos(tree: Mapping[str, str]) -> dict[str, object]:
-    return {path[len(_RULES) + 4:-4]: text for path, text in _under(tree, _RULES + "slo-", ".yml")}
+    """An SLO's rule files by its name (slo-<name>.yml, and slo-<name>.calendar.yml for its calendar counts)."""
+    found: dict[str, list[str]] = {}
+    for path, text in sorted(_under(tree, _RULES + "slo-", ".yml")):
+        found.setdefault(path[len(_RULES) + 4:-4].removesuffix(".calendar"), []).append(text)
+    return {name: texts for name, texts in found.items()}
 
 
 def _panels(tree: Mapping[str, str]) -> dict[str, object]:

@@ -31,6 +31,16 @@ and in a second group every 2m30s (the period figures move slowly):
 4. `slo:error_budget_remaining:ratio`: 1 - period error ratio / budget, from
    the recorded 5m rates (cheap over 30 days; 1 = untouched, < 0 = overspent).
 5. `slo:objective:ratio{period=...}`: the objective, for dashboards.
+6. Per calendar period of `SLO.calendar` (month, ISO week; UTC), in a file
+   and group of their own every 2m30s, what an SLA report reads: `slo:sli_events:to_date{event=..., calendar=...}`, the bad
+   and total events since the period began, and
+   `slo:error_budget_remaining:to_date` from them. PromQL has no window
+   that starts at a date, so the counts advance at each evaluation by the 5m
+   rate x the seconds since `slo:sli_events:counted_at` (at most 5m: a gap
+   in evaluation, such as a Prometheus restart, is not counted, good or bad
+   events alike), and start again from 0 at the first evaluation of a new
+   month or week. Cost: a few instant reads per evaluation, whatever the
+   traffic; the counts begin when the rules are first loaded.
 
 Every ratio divides by the total clamped to a tiny positive number and every
 rate falls back to 0 when its series do not exist yet: zero traffic gives an
@@ -65,6 +75,9 @@ from ..model.slo import (
     RECENT_EVENTS_RECORD,
     RECOVERY_WINDOWS,
     SLO,
+    TO_DATE_BUDGET_RECORD,
+    TO_DATE_CLOCK_RECORD,
+    TO_DATE_EVENTS_RECORD,
     BurnRateTier,
     duration_seconds,
     LatencySLI,
@@ -86,6 +99,18 @@ format_duration = functools.lru_cache(maxsize=1024)(_format_duration)
 def rules_file(slo: SLO) -> str:
     """One file per SLO: its promtool tests then evaluate its rules alone."""
     return f"prometheus/rules/slo-{slo.service}-{slo.name}.yml"
+
+
+def calendar_rules_file(slo: SLO) -> str:
+    """The calendar counts (SLO.calendar) in a file of their own: they report, they do not
+    alert, so the alerts' timing tests evaluate the SLO's rules without them (a dot: no
+    SLO's own file has one)."""
+    return f"prometheus/rules/slo-{slo.service}-{slo.name}.calendar.yml"
+
+
+def rule_files(slo: SLO) -> tuple[str, ...]:
+    """Every rule file of the SLO: its own, and its calendar counts' when it has any."""
+    return (rules_file(slo), calendar_rules_file(slo)) if slo.calendar else (rules_file(slo),)
 
 
 def compile(stack: Stack) -> dict[str, Any]:
@@ -116,7 +141,12 @@ class Links(NamedTuple):
 
 def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], links: Links) -> dict[str, Any]:
     """Rule files keyed by path, from already validated SLOs (no model built here)."""
-    return {rules_file(slo): {"groups": slo_groups(slo, metrics, links)} for slo in slos}
+    files: dict[str, Any] = {}
+    for slo in slos:
+        files[rules_file(slo)] = {"groups": slo_groups(slo, metrics, links)}
+        if slo.calendar:
+            files[calendar_rules_file(slo)] = {"groups": [{"name": calendar_group(slo), "interval": PERIOD_INTERVAL, "rules": calendar_rules(slo)}]}
+    return files
 
 
 def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links, events: "SLIEvents | None" = None) -> list[dict[str, Any]]:
@@ -152,6 +182,11 @@ def group_names(slo: SLO) -> tuple[str, str]:
     """The SLO's two rule groups: the fast one and the period one."""
     name = f"slo-{slo.service}-{slo.name}"
     return name, f"{name}-period"
+
+
+def calendar_group(slo: SLO) -> str:
+    """The group of the calendar counts (in calendar_rules_file)."""
+    return f"slo-{slo.service}-{slo.name}.calendar"
 
 
 # -- PromQL pieces ------------------------------------------------------------------
@@ -426,3 +461,62 @@ def objective_rule(slo: SLO) -> dict[str, Any]:
         "labels": dict(sorted({**slo.labels, "service": slo.service, "slo": slo.name, "period": slo.period}.items())),
     }
 
+
+
+# -- calendar periods (SLO.calendar) ---------------------------------------------------
+
+# Monday 1970-01-05 00:00 UTC, the first ISO week after the epoch (a Thursday), and a week.
+_FIRST_MONDAY, _WEEK = 4 * 86400, 7 * 86400
+# The longest stretch one evaluation counts: the 5m rate it multiplies covers no more.
+MAX_COUNTED_SECONDS = duration_seconds(BASE_WINDOW)
+# How far back the previous count is looked for: a longer gap starts the period's count again.
+CARRY_WINDOW = "1d"
+
+
+def _period_index(calendar: str, timestamp: str = "") -> str:
+    """Which month or week a vector of timestamps (default: now) falls in, equal within one period."""
+    if calendar == "month":
+        return f"month({timestamp})"
+    return f"floor(({timestamp or 'vector(time())'} - {_FIRST_MONDAY}) / {_WEEK})"
+
+
+def _sum(slo: SLO, inner: str) -> str:
+    return f"sum{_by(slo)} ({inner})" if slo.group_by else f"sum({inner})"
+
+
+def _clock(slo: SLO, calendar: str) -> str:
+    return f'sum(last_over_time({TO_DATE_CLOCK_RECORD}{{{slo_matchers(slo)},calendar="{calendar}"}}[{CARRY_WINDOW}]))'
+
+
+def to_date_expr(slo: SLO, event: str, calendar: str) -> str:
+    """The period's count so far (when the last one is of this period) plus what happened since."""
+    clock = _clock(slo, calendar)
+    counted = f'{TO_DATE_EVENTS_RECORD}{{{slo_matchers(slo)},event="{event}",calendar="{calendar}"}}'
+    # Within one day of each other (CARRY_WINDOW), equal months are the same month.
+    same_period = f"{_period_index(calendar, clock)} == {_period_index(calendar)}"
+    before = _sum(slo, f"last_over_time({counted}[{CARRY_WINDOW}])")
+    rate = _sum(slo, _series(slo, EVENTS_RECORD, event))
+    since = f"clamp_max(vector(time()) - {clock}, {MAX_COUNTED_SECONDS:g})"
+    if not slo.group_by:
+        return f"(\n  {before}\n  and on() {same_period}\n  or vector(0)\n)\n+ ({rate} * on() {since} or vector(0))"
+    # Per group: a group new this period starts from 0, one without traffic now keeps its count.
+    return f"(\n  {before}\n  and on() {same_period}\n  or {rate} * 0\n)\n+ ({rate} * on() group_left() {since} or {before} * 0)"
+
+
+def calendar_rules(slo: SLO) -> list[dict[str, Any]]:
+    """Per calendar period: the counts so far (read the previous clock), the clock, the budget left."""
+    rules: list[dict[str, Any]] = []
+    for calendar in slo.calendar:
+        rules += [
+            {"record": TO_DATE_EVENTS_RECORD, "expr": to_date_expr(slo, event, calendar), "labels": _identity(slo, event=event, calendar=calendar)}
+            for event in ("bad", "total")
+        ]
+        rules.append({"record": TO_DATE_CLOCK_RECORD, "expr": "vector(time())", "labels": _identity(slo, calendar=calendar)})
+        counted = {event: f'{TO_DATE_EVENTS_RECORD}{{{slo_matchers(slo)},event="{event}",calendar="{calendar}"}}' for event in ("bad", "total")}
+        ratio = _ratio(_summed(slo, counted["bad"]), _summed(slo, counted["total"]), slo.error_budget)
+        rules.append({
+            "record": TO_DATE_BUDGET_RECORD,
+            "expr": f"1 - (\n  {ratio.replace(chr(10), chr(10) + '  ')}\n)",
+            "labels": _identity(slo, calendar=calendar),
+        })
+    return rules

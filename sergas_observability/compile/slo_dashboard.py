@@ -8,9 +8,10 @@ alerts see, and opening it costs Prometheus a few instant series reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from ..model import Dashboard, Panel, Query, Row, Stack, Threshold
-from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, OBJECTIVE_RECORD, SLO
+from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, OBJECTIVE_RECORD, SLO, TO_DATE_BUDGET_RECORD
 
 def dashboard_uid(stack_name: str, service: str) -> str:
     """Stable uid of a service's SLO dashboard (the alerts link to it), prefixed
@@ -46,34 +47,64 @@ def slo_row(slo: SLO) -> Row:
     objective = f"{slo.objective:g}% over {slo.period}"
     return Row(
         title=f"{slo.name} ({objective})",
-        panels=(
-            Panel(
-                title=f"{slo.name}: SLI against objective",
-                description=f"Share of good events over the last hour and over the period, against the objective ({objective}).",
-                queries=(
-                    Query(expr=f'1 - {BURN_RATE_RECORD}{{{match},window="1h"}} * {budget}', legend=named("SLI, last 1h")),
-                    Query(expr=f"1 - (1 - {BUDGET_REMAINING_RECORD}{{{match}}}) * {budget}", legend=named(f"SLI, last {slo.period}")),
-                    Query(expr=f"{OBJECTIVE_RECORD}{{{match}}}", legend="objective"),
-                ),
-                unit="percentunit",
-                width=10,
+        panels=(*_rolling_panels(slo, match, budget, named, objective), *_calendar_panels(slo, match, budget, named)),
+    )
+
+
+def _rolling_panels(slo: SLO, match: str, budget: str, named: Callable[[str], str], objective: str) -> tuple[Panel, ...]:
+    return (
+        Panel(
+            title=f"{slo.name}: SLI against objective",
+            description=f"Share of good events over the last hour and over the period, against the objective ({objective}).",
+            queries=(
+                Query(expr=f'1 - {BURN_RATE_RECORD}{{{match},window="1h"}} * {budget}', legend=named("SLI, last 1h")),
+                Query(expr=f"1 - (1 - {BUDGET_REMAINING_RECORD}{{{match}}}) * {budget}", legend=named(f"SLI, last {slo.period}")),
+                Query(expr=f"{OBJECTIVE_RECORD}{{{match}}}", legend="objective"),
             ),
-            Panel(
-                title=f"{slo.name}: error budget remaining",
-                kind="stat",
-                description=f"Share of the {slo.period} error budget not yet spent; below 0 the objective is missed.",
-                queries=(Query(expr=f"{BUDGET_REMAINING_RECORD}{{{match}}}", legend=named("remaining")),),
-                unit="percentunit",
-                thresholds=(Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green")),
-                width=4,
-            ),
-            Panel(
-                title=f"{slo.name}: burn rate per window",
-                description="Error ratio / error budget per window; 1 spends the budget exactly over the period.",
-                queries=(Query(expr=f"{BURN_RATE_RECORD}{{{match}}}", legend=named("{{window}}")),),
-                unit="short",
-                thresholds=(Threshold(value=None, color="green"), Threshold(value=1.0, color="orange")),
-                width=10,
-            ),
+            unit="percentunit",
+            width=10,
+        ),
+        Panel(
+            title=f"{slo.name}: error budget remaining",
+            kind="stat",
+            description=f"Share of the {slo.period} error budget not yet spent; below 0 the objective is missed.",
+            queries=(Query(expr=f"{BUDGET_REMAINING_RECORD}{{{match}}}", legend=named("remaining")),),
+            unit="percentunit",
+            thresholds=(Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green")),
+            width=4,
+        ),
+        Panel(
+            title=f"{slo.name}: burn rate per window",
+            description="Error ratio / error budget per window; 1 spends the budget exactly over the period.",
+            queries=(Query(expr=f"{BURN_RATE_RECORD}{{{match}}}", legend=named("{{window}}")),),
+            unit="short",
+            thresholds=(Threshold(value=None, color="green"), Threshold(value=1.0, color="orange")),
+            width=10,
+        ),
+    )
+
+
+def _calendar_panels(slo: SLO, match: str, budget: str, named: Callable[[str], str]) -> tuple[Panel, ...]:
+    """The calendar month and week so far (SLO.calendar), as an SLA report reads them."""
+    if not slo.calendar:
+        return ()
+    periods = " and ".join(f"this {c}" for c in slo.calendar)
+    return (
+        Panel(
+            title=f"{slo.name}: error budget remaining, {periods}",
+            kind="stat",
+            description=f"Share of the budget not yet spent since the calendar {' and the ISO '.join(slo.calendar)} began (UTC); below 0 the objective is missed for it.",
+            queries=(Query(expr=f"{TO_DATE_BUDGET_RECORD}{{{match}}}", legend=named("this {{calendar}}")),),
+            unit="percentunit",
+            thresholds=(Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green")),
+            width=12,
+        ),
+        Panel(
+            title=f"{slo.name}: SLI, {periods}",
+            kind="stat",
+            description=f"Share of good events since the calendar {' and the ISO '.join(slo.calendar)} began (UTC), against the objective ({slo.objective:g}%).",
+            queries=(Query(expr=f"1 - (1 - {TO_DATE_BUDGET_RECORD}{{{match}}}) * {budget}", legend=named("this {{calendar}}")),),
+            unit="percentunit",
+            width=12,
         ),
     )

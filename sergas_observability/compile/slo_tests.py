@@ -44,6 +44,16 @@ windows read every sample):
   + 1 interval.
 - 1x burn for 3 days: no page and no ticket at any evaluation.
 
+`slo-<service>-<name>.calendar.test.yml`, for the first SLO of each shape
+that counts calendar periods (SLO.calendar), evaluated every 6 hours (the
+counts are ratios of evaluations, so the step does not change them):
+
+- per month (week) from 1970-01-01, a Thursday: half the budget burns over the
+  first half of January (of the days until Monday, January 5th), then none.
+  At the period's last evaluation it has spent what its burning evaluations
+  counted, at the first evaluation of February (of the Monday) nothing, while
+  the rolling period keeps what it spent.
+
 Pages read windows of at most 6 hours, so a day of history is as clean for
 them as three. The input series come from compile.slo_inputs.
 """
@@ -58,10 +68,10 @@ from typing import Any
 
 from ..model import Stack
 from ..model.base import duration_seconds, format_duration
-from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, BurnRateTier, selector_of
+from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, TO_DATE_BUDGET_RECORD, BurnRateTier, selector_of
 from ..promql import format_selector
 from ..promql.templates import expand
-from .slo import Links, alert_annotations, alert_labels, num, rule_shape, rules_file
+from .slo import Links, alert_annotations, alert_labels, calendar_group, group_names, num, rule_files, rule_shape, rules_file
 from .slo_inputs import input_series
 
 SAMPLE_MINUTES = 1  # input samples, in both files
@@ -79,8 +89,12 @@ OWN_MINUTES = 15  # replayed by each SLO's own checks: a few evaluations of ever
 COUNT_LAG = 3
 
 
+CALENDAR_EVERY = 6 * 60  # evaluation interval of the calendar file, minutes
+# Minutes from the epoch (Thursday 1970-01-01 00:00 UTC) to the start of the next calendar period.
+NEXT_PERIOD = {"month": 31 * 24 * 60, "week": 4 * 24 * 60}
+
 # The test files of an SLO: its own checks (every SLO), and the timing of its shape (first SLO of each shape).
-OWN, TIMING, DAYS = "", "timing", "days"
+OWN, TIMING, DAYS, CALENDAR = "", "timing", "days", "calendar"
 
 
 def slo_test_file(slo: SLO, kind: str = OWN) -> str:
@@ -103,16 +117,27 @@ def compile(stack: Stack) -> dict[str, Any]:
 
     def add(slo: SLO, kind: str, every: int, tests: list[dict[str, Any]]) -> None:
         path = slo_test_file(slo, kind)
-        rule_file = posixpath.relpath(rules_file(slo), posixpath.dirname(path))
-        documents[path] = {"rule_files": [rule_file], "evaluation_interval": f"{every}m", "tests": tests}
+        # The alerts' timing evaluates the SLO's own rules; the calendar counts only where they are checked.
+        files = rule_files(slo) if kind in (OWN, CALENDAR) else (rules_file(slo),)
+        # The fast group first at each evaluation, as in Prometheus, where the later groups read
+        # 5m rates at most a minute old (promtool's order of groups is otherwise random).
+        order = [*group_names(slo), *([calendar_group(slo)] if len(files) > 1 else [])]
+        documents[path] = {
+            "rule_files": [posixpath.relpath(f, posixpath.dirname(path)) for f in files],
+            "evaluation_interval": f"{every}m",
+            "group_eval_order": order,
+            "tests": tests,
+        }
 
     for same in shapes(stack).values():
         first = same[0]
         for slo in same:
             add(slo, OWN, 1, SLOTests(slo, metrics, links).own_tests(first))
         timing, days = SLOTests(first, metrics, links), SLOTests(first, metrics, links, DAYS_EVERY)
+        calendar = SLOTests(first, metrics, links, CALENDAR_EVERY)
         covered = f"the rule shape of {len(same)} SLO{'s' if len(same) > 1 else ''}"
-        for kind, suite, tests in ((TIMING, timing, timing.minute_tests()), (DAYS, days, days.days_tests())):
+        suites = ((TIMING, timing, timing.minute_tests()), (DAYS, days, days.days_tests()), (CALENDAR, calendar, calendar.calendar_tests()))
+        for kind, suite, tests in suites:
             if tests:
                 for test in tests:
                     test["name"] += f" ({covered})"
@@ -358,6 +383,16 @@ class SLOTests:
                     "eval_time": at,
                     "exp_samples": [{"labels": f"{BUDGET_REMAINING_RECORD}{{{match}{_matchers(g)}}}", "value": 1} for g in groups],
                 },
+                *(
+                    {
+                        "expr": f'{TO_DATE_BUDGET_RECORD}{{{match},calendar="{calendar}"}}',
+                        "eval_time": at,
+                        "exp_samples": [
+                            {"labels": f'{TO_DATE_BUDGET_RECORD}{{{match},calendar="{calendar}"{_matchers(g)}}}', "value": 1} for g in groups
+                        ],
+                    }
+                    for calendar in self.slo.calendar
+                ),
                 {
                     "expr": f"{BURN_RATE_RECORD}{{{match}}}",
                     "eval_time": at,
@@ -378,6 +413,43 @@ class SLOTests:
             "promql_expr_test": exprs([] if self.slo.group_by else self.groups),
         }
         return [flat, absent]
+
+    def calendar_tests(self) -> list[dict[str, Any]]:
+        """Per calendar period: half the budget burns over its first half, then none: at its last
+        evaluation the period has spent what its burning evaluations counted, at the first of the
+        next period nothing (a count that never restarts fails the one, one that restarts at every
+        evaluation the other)."""
+        tests = []
+        match = f'service="{self.slo.service}",slo="{self.slo.name}"'
+        for calendar in self.slo.calendar:
+            boundary = NEXT_PERIOD[calendar]
+            half = boundary // 2 // self.every * self.every
+            # Transitions an hour before an evaluation: each evaluation's 5m rate is all burn or all clean.
+            segments = [Segment(half - 60, TRAFFIC, self.slo.error_budget / 2), Segment(boundary - half + 61, TRAFFIC, 0.0)]
+            # Every evaluation after the first (which has no 5m rate yet) counts one 5m rate.
+            counted, burning = (boundary - self.every) // self.every, (half - 60) // self.every
+            left = 1 - 0.5 * burning / counted
+            period = f',calendar="{calendar}"'
+            burns, *clean = self.groups
+
+            def near(record: str, labels: str, minute: int, value: float, within: float = 1e-09) -> dict[str, Any]:
+                """`record` is `value`, give or take `within` (the check's sample is 1)."""
+                return {
+                    "expr": f"abs({record}{{{labels}}} - {num(value)}) < bool {within:g}",
+                    "eval_time": format_duration(minute * 60),
+                    "exp_samples": [{"labels": f"{{{labels}}}", "value": 1}],
+                }
+
+            last, first = boundary - self.every, boundary
+            checks = [near(TO_DATE_BUDGET_RECORD, match + period + _matchers(burns), last, left)]
+            checks += [near(TO_DATE_BUDGET_RECORD, match + period + _matchers(group), last, 1.0) for group in clean]
+            checks += [near(TO_DATE_BUDGET_RECORD, match + period + _matchers(group), first, 1.0) for group in self.groups]
+            # The rolling period keeps what it spent (about as much: one clean evaluation more).
+            checks.append(near(BUDGET_REMAINING_RECORD, match + _matchers(burns), first, left, within=0.05))
+            name = (f"half the budget burning over the first half of the {calendar}: {format(left * 100, '.3g')}% of its budget left at its"
+                    f" last evaluation, all of it at the first of the next {calendar}; the rolling {self.slo.period} keeps what it spent")
+            tests.append(self._test(name, segments, [], promql_expr_test=checks))
+        return tests
 
     def steady_burn(self, tier: BurnRateTier) -> dict[str, Any] | None:
         """A constant burn at 1.2x the tier's rate: once firing, firing at every evaluation."""

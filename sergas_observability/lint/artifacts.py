@@ -57,13 +57,15 @@ def check_alert_names(stack: Stack, emit: Emit) -> None:
 def check_rule_files(stack: Stack, emit: Emit) -> None:
     """One rule file and one test file per SLO, none shared with another."""
     # (SLO files are slo-*.yml: they cannot take alerts.yml or recording.yml.)
-    _claims(emit, [(slo.rules_file(s), s, "name", f"SLO '{s.key}'") for s in _slos(stack)], "file")
+    _claims(emit, [(path, s, "name", f"SLO '{s.key}'") for s in _slos(stack) for path in slo.rule_files(s)], "file")
 
 
 def check_rule_groups(stack: Stack, emit: Emit) -> None:
     groups = {stack.rule_group(a) for a in valid(stack.all_alerts)} | {stack.rule_group(r) for r in valid(stack.recording_rules)}
     for s in valid(stack.slos):
         groups.update(slo.group_names(s))
+        if s.calendar:
+            groups.add(slo.calendar_group(s))
     thanos = stack.thanos
     if thanos.invalid:
         return
@@ -110,7 +112,8 @@ def check_kubernetes_names(stack: Stack, emit: Emit) -> None:
     _claims(emit, config_maps, "ConfigMap name")
     rule_files: dict[str, Any] = {}
     for s in _slos(stack):  # a file two SLOs share is reported by check_rule_files
-        rule_files.setdefault(slo.rules_file(s), s)
+        for path in slo.rule_files(s):
+            rule_files.setdefault(path, s)
     rules = [(kubernetes.resource_name(f"{stack.name}-{posixpath.basename(path)[:-4]}"), s, "name", f"SLO '{s.key}'") for path, s in rule_files.items()]
     _claims(emit, rules, "PrometheusRule name")
 

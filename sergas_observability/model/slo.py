@@ -36,6 +36,12 @@ RECENT_EVENTS_RECORD = "slo:sli_events:rate6h"  # the same over 6h, for windows 
 BURN_RATE_RECORD = "slo:burn_rate:ratio"  # window="1h"...: error ratio / error budget
 BUDGET_REMAINING_RECORD = "slo:error_budget_remaining:ratio"  # over the period; 1 = untouched, < 0 = overspent
 OBJECTIVE_RECORD = "slo:objective:ratio"  # e.g. 0.995
+# SLO.calendar: the events since the calendar month or week began, when they were last
+# counted, and the budget left of the period so far (calendar="month"|"week", UTC).
+TO_DATE_EVENTS_RECORD = "slo:sli_events:to_date"
+TO_DATE_CLOCK_RECORD = "slo:sli_events:counted_at"  # seconds since the epoch
+TO_DATE_BUDGET_RECORD = "slo:error_budget_remaining:to_date"
+CALENDAR_PERIODS = ("month", "week")
 SLO_LABELS = ("service", "slo")
 RECORDED_SERIES: dict[str, tuple[str, ...]] = {
     EVENTS_RECORD: SLO_LABELS + ("event",),
@@ -43,6 +49,9 @@ RECORDED_SERIES: dict[str, tuple[str, ...]] = {
     BURN_RATE_RECORD: SLO_LABELS + ("window",),
     BUDGET_REMAINING_RECORD: SLO_LABELS,
     OBJECTIVE_RECORD: SLO_LABELS + ("period",),
+    TO_DATE_EVENTS_RECORD: SLO_LABELS + ("event", "calendar"),
+    TO_DATE_CLOCK_RECORD: SLO_LABELS + ("calendar",),
+    TO_DATE_BUDGET_RECORD: SLO_LABELS + ("calendar",),
 }
 # The short rate every longer window is built from; also the "still burning" check.
 BASE_WINDOW = "5m"
@@ -53,7 +62,7 @@ RECOVERY_WINDOWS = {"page": BASE_WINDOW, "ticket": "30m"}
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 # Labels the compiler sets itself on what it records and alerts.
-_OWNED_LABELS = frozenset({"service", "slo", "severity", "window", "event", "period", "alertname"})
+_OWNED_LABELS = frozenset({"service", "slo", "severity", "window", "event", "period", "calendar", "alertname"})
 
 
 def selector_of(text: str) -> Selector:
@@ -198,6 +207,10 @@ class SLO(Definition):
     one a minute burn the budget fast but are no outage, while a quiet service
     that is completely down reaches the count in `min_bad_events` requests
     and pages - at any traffic, with no traffic floor to fall under.
+
+    `calendar` counts the SLO per calendar month and/or ISO week (UTC) as
+    well, the way an SLA is reported: the SLI and the budget left since the
+    month (week) began, beside the rolling `period` the alerts burn against.
     """
 
     kind_name = "SLO"
@@ -215,6 +228,7 @@ class SLO(Definition):
     # One objective per value of these labels (a route, a tenant, a region): every
     # recorded series, alert and dashboard line carries them.
     group_by: tuple[LabelName, ...] = ()
+    calendar: tuple[Literal["month", "week"], ...] = ()
     alert_name: str = ""
     labels: LabelSet = {}
     annotations: dict[str, str] = {}
@@ -256,6 +270,14 @@ class SLO(Definition):
                 raise ValueError(f"label '{key}' is set by the SLO compiler")
         if len(set(value)) != len(value):
             raise ValueError("a label is named twice")
+        return value
+
+    @field_validator("calendar", mode="before")
+    @classmethod
+    def _calendar(cls, value: object) -> object:
+        value = _as_tuple(value)
+        if isinstance(value, tuple) and len(set(value)) != len(value):
+            raise ValueError("a calendar period is named twice")
         return value
 
     @field_validator("labels")
