@@ -6,7 +6,7 @@ of its service's SLO dashboard. Pages go to P0, tickets to P1 (the Stack's
 slo_page_severity and slo_ticket_severity, definitions/__init__.py).
 """
 
-from sergas_observability.model import SLO, LatencySLI, RatioSLI
+from sergas_observability.model import SLO, LatencySLI, ProbeSLI, RatioSLI
 
 RUNBOOKS = "https://runbooks.sergas-agents.com"
 
@@ -19,6 +19,16 @@ http_availability = SLO(
     # An SLA is counted per calendar month: the month so far, beside the rolling 30 days.
     calendar="month",
     runbook_url=f"{RUNBOOKS}/incident_response.md#high-error-rate",
+)
+
+health_probe = SLO(
+    service="sergas-app",
+    name="health-probe",
+    description="Blackbox probes of the public health endpoints that succeed: uptime as users see it from outside.",
+    objective=99.5,
+    # Probed every 30s (definitions/scraping.py): 10 failed probes are 5 minutes down.
+    sli=ProbeSLI(success='probe_success{job="sergas-health"}', interval="30s"),
+    runbook_url=f"{RUNBOOKS}/incident_response.md#application-down",
 )
 
 http_latency = SLO(
@@ -51,4 +61,4 @@ zoho_api = SLO(
     runbook_url=f"{RUNBOOKS}/incident_response.md#zoho-api-errors",
 )
 
-SLOS = (http_availability, http_latency, approvals, zoho_api)
+SLOS = (http_availability, health_probe, http_latency, approvals, zoho_api)

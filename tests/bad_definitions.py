@@ -154,7 +154,7 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
     ("objective as text", [("objective=99.5", 'objective="99.5%"')],
      [("availability = ", "SLO 'availability' field 'objective': Input should be a valid number, unable to parse string as a number")], ["definition/invalid"]),
     ("SLI as a plain dict", [('sli=LatencySLI(histogram="demo_request_duration_seconds", threshold=0.5)', 'sli={"histogram": "demo_request_duration_seconds", "threshold": 0.5}')],
-     [("speed = ", "SLO 'latency' field 'sli': expected RatioSLI(...) or LatencySLI(...)")], ["definition/invalid"]),
+     [("speed = ", "SLO 'latency' field 'sli': expected RatioSLI(...), LatencySLI(...) or ProbeSLI(...)")], ["definition/invalid"]),
     ("a tuple of one without its comma", [("probes=(probe,)", "probes=(probe)")],
      [(S, "Stack 'demo' field 'probes': expected a tuple, got one BlackboxProbe 'health': a tuple of one needs a trailing comma, (x,)")], ["definition/invalid"]),
     ("a string for a tuple", [('alertmanagers=("alertmanager:9093",), paging=False', 'alertmanagers="alertmanager:9093", paging=False')],

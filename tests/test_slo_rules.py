@@ -35,7 +35,7 @@ def _run_promtool_tests(paths: list[Path]) -> dict[Path, subprocess.CompletedPro
 
 
 def test_every_sergas_slo_has_rules_tests_and_a_dashboard_row(stack, tree):
-    assert len(stack.slos) == 4
+    assert len(stack.slos) == 5
     dashboards = {p.name: p for p in (tree / "grafana/dashboards").glob("slo_*.json")}
     for slo in stack.slos:
         assert (tree / slo_test_file(slo)).is_file()
@@ -48,7 +48,7 @@ def test_every_sergas_slo_has_rules_tests_and_a_dashboard_row(stack, tree):
 
 def test_slo_rule_files_pass_promtool_lint_fatal(tree):
     files = _rule_files(tree)
-    assert len(files) == 5  # 4 SLOs, one with calendar counts (their own file)
+    assert len(files) == 6  # 5 SLOs, one with calendar counts (their own file)
     assert toolchain.check_rules(files) == []
 
 

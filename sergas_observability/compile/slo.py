@@ -81,6 +81,7 @@ from ..model.slo import (
     BurnRateTier,
     duration_seconds,
     LatencySLI,
+    ProbeSLI,
     RatioSLI,
 )
 from ..promql import format_selector
@@ -238,7 +239,12 @@ class SLIEvents:
         self._good: tuple[str, ...] = ()
         self._bad: tuple[str, ...] = ()
         self._total: tuple[str, ...] = ()
-        if isinstance(sli, RatioSLI):
+        self._probe = ""  # a ProbeSLI's gauge: its samples are the events
+        self._interval = 0.0  # ... taken every this many seconds
+        if isinstance(sli, ProbeSLI):
+            self._probe = format_selector(sli.selector.metric or "", sli.selector.matchers)
+            self._interval = duration_seconds(sli.interval)
+        elif isinstance(sli, RatioSLI):
             self._good, self._bad, self._total = sli.good, sli.bad, sli.total
         elif isinstance(sli, LatencySLI):
             selector = sli.selector
@@ -251,6 +257,7 @@ class SLIEvents:
         """The same events over placeholder selectors (good0, bad0, total0, ...)."""
         other = object.__new__(SLIEvents)
         other._by = self._by
+        other._probe, other._interval = ("probe0" if self._probe else ""), self._interval
         other._good, other._bad, other._total = (
             tuple(f"{name}{index}" for index in range(len(selectors)))
             for name, selectors in (("good", self._good), ("bad", self._bad), ("total", self._total))
@@ -258,6 +265,8 @@ class SLIEvents:
         return other
 
     def bad(self, window: str) -> str:
+        if self._probe:
+            return self._probes(f"1 - avg_over_time({self._probe}[{window}])")
         if self._by:
             return self._grouped_bad(window)
         if self._bad:
@@ -265,11 +274,20 @@ class SLIEvents:
         return f"clamp_min({_rate_sum(self._total, window)} - {_rate_sum(self._good, window)}, 0)"
 
     def total(self, window: str) -> str:
+        if self._probe:
+            return self._probes(f"avg_over_time({self._probe}[{window}]) * 0 + 1")
         if self._by:
             return self._grouped_total(window)
         if self._total:
             return _rate_sum(self._total, window)
         return f"({_rate_sum(self._good, window)} + {_rate_sum(self._bad, window)})"
+
+    def _probes(self, share: str) -> str:
+        """Probes a second over the window: each probed series' share of failed (or of all)
+        probes, per interval. The share is the mean of the 0/1 samples, exact whatever the
+        window (a count of samples is not: a range holds both its ends)."""
+        per_second = f"sum{self._by + ' ' if self._by else ''}({share}) / {self._interval:g}"
+        return f"({per_second})" if self._by else f"({per_second} or vector(0))"
 
     def _sum(self, selectors: tuple[str, ...], window: str) -> str:
         (selector,) = selectors  # grouped SLIs read one selector per field (SLO._check_sli)
@@ -290,8 +308,8 @@ class SLIEvents:
         return f"(({good} or {bad} * 0) + ({bad} or {good} * 0))"
 
     def selectors(self) -> dict[str, tuple[str, ...]]:
-        """good/bad/total selectors as the rules read them (for test input)."""
-        return {"good": self._good, "bad": self._bad, "total": self._total}
+        """good/bad/total selectors as the rules read them (for test input); a probe's gauge is its total."""
+        return {"good": self._good, "bad": self._bad, "total": (self._probe,) if self._probe else self._total}
 
 
 def bucket_label(threshold: float, exporter: bool) -> str:
@@ -389,6 +407,12 @@ def bad_events(slo: SLO, window: str) -> str:
     return f"{_recorded(slo, 'bad', window)} * {duration_seconds(window):g}"
 
 
+def count_window(tier: BurnRateTier) -> str:
+    """The window whose bad events must reach SLO.min_bad_events: the long one; the short one
+    when the long one is longer than 6h (a ticket's): it too must burn, and it reads few samples."""
+    return tier.long if duration_seconds(tier.long) <= RAW_WINDOW_LIMIT else tier.short
+
+
 def alert_expr(slo: SLO, tier: BurnRateTier) -> str:
     rate = tier.rate_for(slo.period_seconds)
     on = _on(slo)
@@ -396,10 +420,7 @@ def alert_expr(slo: SLO, tier: BurnRateTier) -> str:
     recovery = RECOVERY_WINDOWS[tier.action]
     if duration_seconds(tier.short) > duration_seconds(recovery):
         lines.append(f"and {on} {_burn(slo, recovery)} > {num(rate / 2)}")
-    # Counted over the long window; over the short one when the long one is longer than
-    # 6h (a ticket's): it too must burn, and it is read from few samples.
-    counted = tier.long if duration_seconds(tier.long) <= RAW_WINDOW_LIMIT else tier.short
-    lines.append(f"and {on} {bad_events(slo, counted)} >= {slo.min_bad_events}")
+    lines.append(f"and {on} {bad_events(slo, count_window(tier))} >= {slo.min_bad_events}")
     return "\n".join(lines)
 
 

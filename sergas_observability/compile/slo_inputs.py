@@ -1,7 +1,7 @@
 """The series an SLO's promtool tests replay, derived from the SLI's selectors.
 
 One series holding the good events and one the bad (for a latency SLI the
-`le` bucket and the count), with label values found by trying candidates
+`le` bucket and the count; for a probe its one gauge), with label values found by trying candidates
 (declared values first, then the selectors' own literals, then generic ones)
 against the matchers, and checked to be counted the way the rules count
 them. A selector set that admits no such pair is a definition mistake the
@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..model.slo import SLO, LatencySLI, selector_of
+from ..model.slo import SLO, LatencySLI, ProbeSLI, selector_of
 from ..promql import Selector, format_selector
 from .slo import SLIEvents
 
@@ -64,6 +64,8 @@ def _input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int
 
 def _search(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
     events = SLIEvents(slo, metrics)
+    if isinstance(slo.sli, ProbeSLI):  # one gauge: its value says good (1) or bad (0)
+        return [(_concrete(slo.sli.selector, metrics), 1, 0)]
     if isinstance(slo.sli, LatencySLI):
         (bucket,) = events.selectors()["good"]
         (count,) = events.selectors()["total"]

@@ -68,10 +68,10 @@ from typing import Any
 
 from ..model import Stack
 from ..model.base import duration_seconds, format_duration
-from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, TO_DATE_BUDGET_RECORD, BurnRateTier, selector_of
+from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, TO_DATE_BUDGET_RECORD, BurnRateTier, ProbeSLI, selector_of
 from ..promql import format_selector
 from ..promql.templates import expand
-from .slo import Links, alert_annotations, alert_labels, calendar_group, group_names, num, rule_files, rule_shape, rules_file
+from .slo import Links, alert_annotations, alert_labels, calendar_group, count_window, group_names, num, rule_files, rule_shape, rules_file
 from .slo_inputs import input_series
 
 SAMPLE_MINUTES = 1  # input samples, in both files
@@ -179,12 +179,27 @@ def _counter_values(segments: Sequence[Segment], good: int, bad: int) -> str:
     return " ".join(parts)
 
 
+def _gauge_values(segments: Sequence[Segment], per_minute: float) -> str:
+    """promtool's notation for a probe's 0/1 gauge: each segment's samples at 1 - its error
+    ratio (the mean of probes of which that share fails: the rules only ever average them)."""
+    parts = []
+    for index, seg in enumerate(segments):
+        samples = round(seg.minutes * per_minute)
+        parts.append(f"{num(round(1 - seg.error_ratio, 12))}x{samples if index == 0 else samples - 1}")
+    return " ".join(parts)
+
+
 class SLOTests:
     def __init__(self, slo: SLO, metrics: dict[str, Any], links: Links, every: int = 1):
         self.slo = slo
         self.links = links
         self.every = every  # evaluation interval, minutes
         self.series = input_series(slo, metrics)
+        # A probe's events are its samples, one an interval (its scenarios' traffic is that, and
+        # it is never a quiet service: a probe keeps its schedule).
+        self.probe_seconds = duration_seconds(slo.sli.interval) if isinstance(slo.sli, ProbeSLI) else 0.0
+        self.probe = self.probe_seconds > 0
+        self.traffic = 60 / self.probe_seconds if self.probe else TRAFFIC  # events a minute
         # A grouped SLO replays each scenario in one group ("a"), beside a second group ("b")
         # that stays clean: the alerts must name the first and never the second.
         self.groups = _groups(slo, self.series, metrics)
@@ -194,13 +209,16 @@ class SLOTests:
 
     # -- building blocks -------------------------------------------------------------
 
+    def _values(self, segments: Sequence[Segment], good: int, bad: int) -> str:
+        return _gauge_values(segments, self.traffic) if self.probe else _counter_values(segments, good, bad)
+
     def _input(self, segments: Sequence[Segment]) -> list[dict[str, str]]:
         if not self.slo.group_by:
-            return [{"series": text, "values": _counter_values(segments, g, b)} for text, g, b in self.series]
+            return [{"series": text, "values": self._values(segments, g, b)} for text, g, b in self.series]
         burning, *clean = self.groups
-        quiet = [Segment(sum(seg.minutes for seg in segments), TRAFFIC, 0.0)]
+        quiet = [Segment(sum(seg.minutes for seg in segments), self.traffic, 0.0)]
         return [
-            {"series": _with_labels(text, group), "values": _counter_values(segments if group is burning else quiet, g, b)}
+            {"series": _with_labels(text, group), "values": self._values(segments if group is burning else quiet, g, b)}
             for group in (burning, *clean) for text, g, b in self.series
         ]
 
@@ -220,7 +238,8 @@ class SLOTests:
         }
 
     def _test(self, name: str, segments: Sequence[Segment], checks: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-        test: dict[str, Any] = {"name": f"{self.slo.key}: {name}", "interval": f"{SAMPLE_MINUTES}m"}
+        interval = format_duration(self.probe_seconds) if self.probe else f"{SAMPLE_MINUTES}m"
+        test: dict[str, Any] = {"name": f"{self.slo.key}: {name}", "interval": interval}
         test["input_series"] = self._input(segments)
         if checks:
             test["alert_rule_test"] = sorted(checks, key=lambda c: (duration_seconds(c["eval_time"]), c["alertname"]))
@@ -239,12 +258,17 @@ class SLOTests:
         workbook time, i.e. at most one interval later."""
         return (math.floor(workbook / self.every) + 1) * self.every
 
-    def counted(self, tier: BurnRateTier, error_ratio: float, traffic: float = TRAFFIC) -> float:
+    def counted(self, tier: BurnRateTier, error_ratio: float, traffic: float | None = None) -> float:
         """Minutes from the start of a constant burn until the tier's count window holds
         min_bad_events bad events, plus the lag of the recorded rates it may read."""
-        return self.slo.min_bad_events / (traffic * error_ratio) + COUNT_LAG
+        return self.slo.min_bad_events / ((traffic or self.traffic) * error_ratio) + COUNT_LAG
 
-    def due(self, tier: BurnRateTier, workbook: float, error_ratio: float, traffic: float = TRAFFIC) -> int:
+    def reachable(self, tier: BurnRateTier, error_ratio: float) -> bool:
+        """Whether a constant burn ever puts min_bad_events bad events in the tier's count window
+        (a slow burn of a probe scraped every 30s may not: 3 failed probes in 2 hours never ticket)."""
+        return self.traffic * error_ratio * _minutes(count_window(tier)) >= self.slo.min_bad_events * 1.05
+
+    def due(self, tier: BurnRateTier, workbook: float, error_ratio: float, traffic: float | None = None) -> int:
         """The evaluation by which the tier must fire: past its workbook time and its bad-event count."""
         return self.latest_firing(tier, max(workbook, self.counted(tier, error_ratio, traffic)))
 
@@ -271,7 +295,7 @@ class SLOTests:
     def minute_tests(self) -> list[dict[str, Any]]:
         short = [t for t in self.slo.tiers if _minutes(t.long) <= self.short_history]
         tests = [self.outage(self.short_history, short), *(self.tenfold_burn(action, days=False) for action in ("page", "ticket"))]
-        if self.pages:
+        if self.pages and not self.probe:  # a probe's traffic is its own schedule: never quiet
             tests += [self.quiet_failures(), self.quiet_outage()]
         tests.extend(self.steady_burn(tier) for tier in self.slo.tiers)
         return [t for t in tests if t is not None]
@@ -286,10 +310,10 @@ class SLOTests:
 
     def total_outage(self, timing: str) -> dict[str, Any]:
         """Every request fails from the start: each tier that a total outage can fire fires."""
-        length = OWN_MINUTES
+        length = max(OWN_MINUTES, math.ceil(self.counted(self.slo.tiers[0], 1.0)) + 1)  # a slow probe counts its failures late
         checks = [self._check(length, t, True) for t in self.slo.tiers if self.detection(t, 1.0) is not None]
         name = f"total outage: every alert fires with its labels and annotations (detection times: {timing})"
-        return self._test(name, [Segment(length, TRAFFIC, 1.0)], checks)
+        return self._test(name, [Segment(length, self.traffic, 1.0)], checks)
 
     def under_burn(self) -> dict[str, Any]:
         """Bad events at half the slowest tier's rate: no alert."""
@@ -297,11 +321,11 @@ class SLOTests:
         error_ratio = min(1.0, slowest * self.slo.error_budget / 2)
         checks = [self._check(OWN_MINUTES, t, False) for t in self.slo.tiers]
         name = f"{format(error_ratio * 100, '.3g')}% bad events (burn rate {num(slowest / 2)}): no alert"
-        return self._test(name, [Segment(OWN_MINUTES, TRAFFIC, error_ratio)], checks)
+        return self._test(name, [Segment(OWN_MINUTES, self.traffic, error_ratio)], checks)
 
     def outage(self, history: int, tiers: list[BurnRateTier]) -> dict[str, Any]:
         """Clean history, then every request fails for 3 hours, then recovery."""
-        timed = [(t, w) for t in tiers if (w := self.detection(t, 1.0)) is not None]
+        timed = [(t, w) for t in tiers if (w := self.detection(t, 1.0)) is not None and self.reachable(t, 1.0)]
         # 3 hours, or until the slowest tier fired (a 95 % SLO's 3d tier takes 216 minutes)
         outage = max([180] + [self.due(t, w, 1.0) + 5 for t, w in timed])
         checks = []
@@ -311,7 +335,7 @@ class SLOTests:
             limit = RECOVERY_LIMIT if tier.action == "page" else TICKET_RECOVERY_LIMIT
             checks.append(self._check(history + outage + math.ceil(limit / self.every) * self.every, tier, False))
         recovery = TICKET_RECOVERY_LIMIT + 5 if any(t.action == "ticket" for t, _ in timed) else RECOVERY_LIMIT + 5
-        segments = [Segment(history, TRAFFIC, 0.0), Segment(outage, TRAFFIC, 1.0), Segment(recovery, TRAFFIC, 0.0)]
+        segments = [Segment(history, self.traffic, 0.0), Segment(outage, self.traffic, 1.0), Segment(recovery, self.traffic, 0.0)]
         name = (f"{format_duration(outage * 60)} outage after {format_duration(history * 60)} of clean history: each tier fires by its"
                 f" workbook time + 1 interval; after recovery every page resolves within {RECOVERY_LIMIT}m, every ticket within {TICKET_RECOVERY_LIMIT}m")
         return self._test(name, segments, checks)
@@ -321,7 +345,8 @@ class SLOTests:
         error_ratio = 10 * self.slo.error_budget
         if error_ratio > 1:
             return None
-        times = [(w, t) for t in self.slo.tiers if t.action == action and (w := self.detection(t, error_ratio)) is not None]
+        times = [(w, t) for t in self.slo.tiers
+                 if t.action == action and (w := self.detection(t, error_ratio)) is not None and self.reachable(t, error_ratio)]
         if not times:
             return None
         workbook, first = min(times, key=lambda pair: self.due(pair[1], pair[0], error_ratio))
@@ -329,13 +354,13 @@ class SLOTests:
         # Tickets take hours at 10x: replayed every 5 minutes (the days file), pages every minute.
         if (clean > self.short_history or action == "ticket") != days:
             return None  # the other file times it
-        segments = [Segment(clean, TRAFFIC, 0.0), Segment(self.due(first, workbook, error_ratio) + 5, TRAFFIC, error_ratio)]
+        segments = [Segment(clean, self.traffic, 0.0), Segment(self.due(first, workbook, error_ratio) + 5, self.traffic, error_ratio)]
         checks = self._detection_checks(clean, first, workbook, error_ratio)
         return self._test(f"10x burn: {self.slo.tier_alert_name(first)} fires by its workbook time + 1 interval", segments, checks)
 
     def one_x_burn(self) -> dict[str, Any]:
         days = 3 * 24 * 60
-        segments = [Segment(days, TRAFFIC, self.slo.error_budget)]
+        segments = [Segment(days, self.traffic, self.slo.error_budget)]
         checks = [self._check(days, t, False) for t in self.slo.tiers]
         return self._test("1x burn for 3 days: no page, no ticket", segments, checks,
                           promql_expr_test=[self._never_alerted(days, self.slo.tiers)])
@@ -402,8 +427,9 @@ class SLOTests:
                 },
             ]
         checks = [self._check(length, t, False) for t in self.slo.tiers]
-        flat = self._test("zero traffic: no alert, no NaN, the whole budget left", [Segment(length, 0.0, 0.0)], checks,
-                          promql_expr_test=exprs(self.groups))
+        # (A probe that does not run has no samples: the absent case.)
+        flat = None if self.probe else self._test("zero traffic: no alert, no NaN, the whole budget left", [Segment(length, 0.0, 0.0)], checks,
+                                                  promql_expr_test=exprs(self.groups))
         # No series, no group: an ungrouped SLO still has its one series (0 and 1), a grouped one none.
         absent = {
             "name": f"{self.slo.key}: metrics absent: no alert, no NaN, the whole budget left",
@@ -412,7 +438,7 @@ class SLOTests:
             "alert_rule_test": checks,
             "promql_expr_test": exprs([] if self.slo.group_by else self.groups),
         }
-        return [flat, absent]
+        return [flat, absent] if flat else [absent]
 
     def calendar_tests(self) -> list[dict[str, Any]]:
         """Per calendar period: half the budget burns over its first half, then none: at its last
@@ -425,7 +451,7 @@ class SLOTests:
             boundary = NEXT_PERIOD[calendar]
             half = boundary // 2 // self.every * self.every
             # Transitions an hour before an evaluation: each evaluation's 5m rate is all burn or all clean.
-            segments = [Segment(half - 60, TRAFFIC, self.slo.error_budget / 2), Segment(boundary - half + 61, TRAFFIC, 0.0)]
+            segments = [Segment(half - 60, self.traffic, self.slo.error_budget / 2), Segment(boundary - half + 61, self.traffic, 0.0)]
             # Every evaluation after the first (which has no 5m rate yet) counts one 5m rate.
             counted, burning = (boundary - self.every) // self.every, (half - 60) // self.every
             left = 1 - 0.5 * burning / counted
@@ -455,13 +481,13 @@ class SLOTests:
         """A constant burn at 1.2x the tier's rate: once firing, firing at every evaluation."""
         rate = tier.rate_for(self.slo.period_seconds)
         error_ratio = 1.2 * rate * self.slo.error_budget
-        if error_ratio > 1:
+        if error_ratio > 1 or not self.reachable(tier, error_ratio):
             return None
         hold = 30
         # Burning from the start (the outage and 10x scenarios time the tiers): every
         # window sees the burn at once, so the tier fires once its bad events are counted.
         first = max(5, self.due(tier, 0, error_ratio))
-        segments = [Segment(first + hold, TRAFFIC, error_ratio)]
+        segments = [Segment(first + hold, self.traffic, error_ratio)]
         checks = [self._check(m, tier, True) for m in range(first, first + hold + 1, self.every)]
         return self._test(f"steady burn at 1.2x {num(rate)}: {self.slo.tier_alert_name(tier)} fires and never flaps", segments, checks)
 

@@ -34,11 +34,13 @@ def _slo_sources(stack: Stack) -> Iterator[Source]:
     slos = getattr(stack, "slos", ())
     if not slos:
         return
-    from ..model.slo import BASE_WINDOW, LatencySLI  # only stacks with SLOs need the SLO model
+    from ..model.slo import BASE_WINDOW, LatencySLI, ProbeSLI  # only stacks with SLOs need the SLO model
 
     for slo in slos:
         sli = slo.sli
-        if isinstance(sli, LatencySLI):
+        if isinstance(sli, ProbeSLI):
+            yield Source(slo, "sli.success", sli.success, f"count_over_time({sli.success}[{BASE_WINDOW}])", "slo")
+        elif isinstance(sli, LatencySLI):
             metric = sli.selector.metric or ""
             bucket = sli.histogram.replace(metric, metric + "_bucket", 1)
             yield Source(slo, "sli.histogram", sli.histogram, f"rate({bucket}[{BASE_WINDOW}])", "slo")

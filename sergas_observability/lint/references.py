@@ -14,9 +14,9 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from ..model import Definition, Metric, MetricKind, Stack
-from ..model.base import did_you_mean
+from ..model.base import did_you_mean, duration_seconds
 from ..model.metrics import SCRAPE_LABELS
-from ..model.slo import SLO, LatencySLI, RatioSLI, Selector, selector_of
+from ..model.slo import SLO, LatencySLI, ProbeSLI, RatioSLI, Selector, selector_of
 from ..promql import metric_names, substitute_grafana_variables
 from .findings import Finding, finding
 
@@ -193,6 +193,15 @@ def check_slo_references(stack: Stack, emit: Emit) -> None:
                         emit(finding("promql/rate-on-non-counter", slo, f"sli.{field}",
                                      f"'{metric.name}' is a {metric.kind.value}: the SLO counts events with rate(), which needs a counter"))
             continue
+        if isinstance(sli, ProbeSLI):
+            selector = sli.selector
+            _check_selector(emit, slo, "sli.success", selector, series)
+            gauge = metrics.get(selector.metric or "")
+            if gauge is not None and gauge.kind is not MetricKind.GAUGE:
+                emit(finding("stack/unknown-reference", slo, "sli.success",
+                             f"'{gauge.name}' is a {gauge.kind.value}: a ProbeSLI counts the samples of a 0/1 gauge such as probe_success"))
+            _check_probe_interval(emit, slo, sli, stack)
+            continue
         selector = sli.selector
         family = metrics.get(selector.metric or "")
         if family is None:
@@ -202,6 +211,16 @@ def check_slo_references(stack: Stack, emit: Emit) -> None:
         else:
             _check_selector(emit, slo, "sli.histogram", Selector(f"{family.name}_bucket", selector.matchers), series)
             _check_threshold(emit, slo, family)
+
+
+def _check_probe_interval(emit: Emit, slo: SLO, sli: ProbeSLI, stack: Stack) -> None:
+    """A ProbeSLI that reads a declared probe's job counts its probes by that probe's interval."""
+    jobs = {value for name, op, value in sli.selector.matchers if name == "job" and op == "="}
+    for probe in valid(stack.probes):
+        if probe.name in jobs and probe.interval and duration_seconds(probe.interval) != duration_seconds(sli.interval):
+            emit(finding("stack/unknown-reference", slo, "sli.interval",
+                         f"interval {sli.interval}, but probe '{probe.name}' is scraped every {probe.interval}: "
+                         f"its failed probes would be counted {duration_seconds(probe.interval) / duration_seconds(sli.interval):.3g}x"))
 
 
 def _check_groups(emit: Emit, slo: SLO, series: dict[str, tuple[str, ...]]) -> None:

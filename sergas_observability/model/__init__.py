@@ -10,7 +10,7 @@ from .meta import MetaMonitoring
 from .metrics import Label, Metric, MetricKind
 from .platforms import CentralMetrics, ComposeSettings, KubernetesSettings, ThanosSettings
 from .routing import EmailReceiver, PagerDutyReceiver, Severity, SlackReceiver, WebhookReceiver
-from .slo import DEFAULT_TIERS, SLO, BurnRateTier, LatencySLI, RatioSLI
+from .slo import DEFAULT_TIERS, SLO, BurnRateTier, LatencySLI, ProbeSLI, RatioSLI
 from .stack import Stack
 from .targets import BlackboxProbe, ScrapeJob
 
@@ -18,6 +18,6 @@ __all__ = [
     "Alert", "AlertScenario", "AlertTest", "BatchJob", "BlackboxProbe", "CentralMetrics", "ComposeSettings", "Dashboard",
     "Definition", "DefinitionError", "KubernetesSettings", "MetaMonitoring", "PostgresQuery", "QueryValue", "ThanosSettings",
     "EmailReceiver", "Environment", "Label", "Metric", "MetricKind", "PagerDutyReceiver", "Panel", "Query",
-    "RecordingRule", "Row", "SLO", "BurnRateTier", "LatencySLI", "RatioSLI", "DEFAULT_TIERS", "ScrapeJob", "Severity", "SlackReceiver", "Stack", "Threshold", "WebhookReceiver",
+    "RecordingRule", "Row", "SLO", "BurnRateTier", "LatencySLI", "ProbeSLI", "RatioSLI", "DEFAULT_TIERS", "ScrapeJob", "Severity", "SlackReceiver", "Stack", "Threshold", "WebhookReceiver",
     "duration_seconds", "format_duration",
 ]

@@ -184,7 +184,8 @@ class Definition(BaseModel):
             elif error["type"] == "tuple_type" and isinstance(error.get("input"), str):
                 message += f": a tuple of one needs a trailing comma, ({error['input']!r},)"
             elif error["type"] in ("union_tag_not_found", "union_tag_invalid"):
-                message = "expected " + " or ".join(f"{name}(...)" for name in _members(fields[str(error["loc"][0])].annotation))
+                *others, last = [f"{name}(...)" for name in _members(fields[str(error["loc"][0])].annotation)]
+                message = "expected " + (f"{', '.join(others)} or {last}" if others else last)
             if error["type"] == "extra_forbidden":
                 typo = parts[-1]
                 if len(parts) == 1 and typo in self.replaced:

@@ -2,8 +2,9 @@
 
 An SLO counts events: bad ones over all of them. Three kinds of SLI say where
 the events come from, always as selectors of declared metrics (never PromQL
-with a window placeholder): a ratio of counters, or a latency histogram with a
-threshold on one of its declared buckets.
+with a window placeholder): a ratio of counters, a latency histogram with a
+threshold on one of its declared buckets, or the samples of a 0/1 gauge such
+as a blackbox probe's `probe_success`.
 
 A burn-rate tier alerts when the error budget burns faster than `burn_rate`
 over both a long and a short window (SRE workbook, "Alerting on SLOs"). The
@@ -131,7 +132,34 @@ class LatencySLI(Definition):
         return (self.selector.metric or "",)
 
 
-SLI = Annotated[Union[RatioSLI, LatencySLI], Field(discriminator="type")]
+class ProbeSLI(Definition):
+    """A 0/1 gauge sampled every `interval`, such as the blackbox exporter's
+    `probe_success`: each sample is an event, and a 0 is a bad one.
+
+    `success` is a selector of a declared gauge, e.g.
+    'probe_success{job="sergas-health"}'; Pyrra's bool_gauge indicators and
+    `up` have the same shape. `interval` is how often it is scraped (the
+    probe's interval): the rules count probes as time / interval, since a
+    range holds both its ends and counting its samples would weigh a 5m window
+    5 % heavier than a 6h one. `min_bad_events` counts failed probes: probed
+    every 30s, the default 10 is 5 minutes down.
+    """
+
+    kind_name = "ProbeSLI"
+    type: Literal["probe"] = "probe"
+    success: str
+    interval: Duration
+
+    @property
+    def selector(self) -> Selector:
+        return selector_of(self.success)
+
+    def metric_names(self) -> tuple[str, ...]:
+        """The gauge the SLI reads."""
+        return (self.selector.metric or "",)
+
+
+SLI = Annotated[Union[RatioSLI, LatencySLI, ProbeSLI], Field(discriminator="type")]
 
 
 # The lowest burn rate a `budget_spent` tier scales to: 20 % above a sustainable burn.
@@ -334,6 +362,9 @@ class SLO(Definition):
                     raise ValueError(f"name the histogram family ('{selector.metric.rsplit('_', 1)[0]}'), not one of its series")
                 if "le" in selector.label_names:
                     raise ValueError("the 'le' bucket comes from threshold; leave it out of the selector")
+            elif isinstance(sli, ProbeSLI):
+                field = "success"
+                selector_of(sli.success)
         except ValueError as exc:
             if isinstance(exc, DefinitionError):
                 raise
