@@ -8,12 +8,15 @@ less than ours, e.g. about runbooks). Library users can call `load_sloth` /
 Their SLIs are PromQL with a `{{.window}}` placeholder; ours are selectors.
 A query converts when it is a sum of `sum(rate(selector[{{.window}}]))`
 terms (also `increase`, `sum without/by ()` of nothing); OpenSLO queries may
-also be a plain selector. Anything else is refused with the SLO and field
+also be a plain selector. A 0/1 gauge (Pyrra's bool_gauge, an OpenSLO
+threshold metric `gte 1`) becomes a ProbeSLI, OpenSLO calendar windows of a
+month or a week SLO.calendar. Anything else is refused with the SLO and field
 named, rather than guessed.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -23,7 +26,7 @@ from typing import Any
 import promql_parser
 import yaml
 
-from .model import SLO, BurnRateTier, DefinitionError, LatencySLI, RatioSLI
+from .model import SLO, BurnRateTier, DefinitionError, LatencySLI, ProbeSLI, RatioSLI
 from .model.base import duration_seconds, format_duration
 from .model.slo import DEFAULT_TIERS, camel
 from .promql import PromQLError, format_selector, parse, selectors
@@ -34,6 +37,8 @@ except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
 
 DEFAULT_RUNBOOK = "https://runbooks.invalid/slo"
+# A 0/1 gauge's scrape interval, which no source format states: Prometheus's default.
+DEFAULT_PROBE_INTERVAL = "1m"
 _WINDOW = "{{.window}}"
 _WINDOW_SPELLINGS = re.compile(r"\{\{\s*\.window\s*\}\}")
 # sum(rate(<selector>[{{.window}}])), with no braces inside the matchers
@@ -418,7 +423,7 @@ def _openslo_slos(subject: str, doc: dict[str, Any], indicators: dict[str, tuple
     method = _get(spec, "budgetingMethod", str, where, "spec.budgetingMethod", "Occurrences")
     if method != "Occurrences":
         raise _fail(where, "spec.budgetingMethod", f"{method} budgeting does not convert (only Occurrences: events, not time slices)")
-    period, period_field = _openslo_period(spec, where)
+    period, period_field, calendar = _openslo_period(spec, where)
     # The SLI is inline or another document: its ratio metric's subject and field, and the SLO's field naming it.
     ref = _get(spec, "indicatorRef", str, where, "spec.indicatorRef", None)
     indicator = _get(spec, "indicator", dict, where, "spec.indicator", None)
@@ -430,6 +435,8 @@ def _openslo_slos(subject: str, doc: dict[str, Any], indicators: dict[str, tuple
     else:
         raise _fail(where, "spec.indicatorRef", f"no SLI named '{ref}' in this file")
     indicator_ratio = _get(indicator_spec, "ratioMetric", dict, sli_subject, sli_field, None)
+    threshold_field = sli_field.removesuffix("ratioMetric") + "thresholdMetric"
+    threshold = _get(indicator_spec, "thresholdMetric", dict, sli_subject, threshold_field, None)
     objectives = _get(spec, "objectives", list, where, "spec.objectives", [])
     if not objectives:
         raise _fail(where, "spec.objectives", "at least one objective is needed")
@@ -445,10 +452,14 @@ def _openslo_slos(subject: str, doc: dict[str, Any], indicators: dict[str, tuple
         ratio = _get(objective, "ratioMetrics", dict, slo_where, ratio_field, None)
         if ratio is None:
             ratio_subject, ratio_field, ratio = sli_subject, sli_field, indicator_ratio
-        if ratio is None:
-            raise _fail(slo_where, named_by, "only ratio metrics (good or bad over total) convert")
-        sli = {key: _openslo_query(ratio[key], ratio_subject, f"{ratio_field}.{key}") for key in ("good", "bad", "total") if ratio.get(key)}
-        sli = _as_latency({"type": "ratio", **sli}) if set(sli) == {"good", "total"} else {"type": "ratio", **sli}
+        if ratio is None and threshold is not None:
+            ratio_subject, ratio_field = sli_subject, threshold_field
+            sli = _openslo_threshold(threshold, objective, sli_subject, threshold_field, slo_where)
+        elif ratio is None:
+            raise _fail(slo_where, named_by, "only ratio metrics (good or bad over total) and 0/1 threshold metrics convert")
+        else:
+            sli = {key: _openslo_query(ratio[key], ratio_subject, f"{ratio_field}.{key}") for key in ("good", "bad", "total") if ratio.get(key)}
+            sli = _as_latency({"type": "ratio", **sli}) if set(sli) == {"good", "total"} else {"type": "ratio", **sli}
         percent = _get(objective, "targetPercent", _NUMBER, slo_where, "spec.objectives.targetPercent", None)
         target_field = "spec.objectives.targetPercent"
         if percent is None:
@@ -460,13 +471,14 @@ def _openslo_slos(subject: str, doc: dict[str, Any], indicators: dict[str, tuple
             "objective": percent,
             "description": _get(spec, "description", str, slo_where, "spec.description", ""),
             "period": period,
+            "calendar": calendar,
             "sli": sli,
             "runbook_url": runbook,
             "page_severity": page,
             "ticket_severity": ticket,
             "labels": {k: str(v) for k, v in labels.items() if isinstance(v, (str, int, float))},
         }
-        sources = {"service": "spec.service", "name": "metadata.name", "objective": target_field, "period": period_field,
+        sources = {"service": "spec.service", "name": "metadata.name", "objective": target_field, "period": period_field, "calendar": period_field,
                    "sli": ratio_field if ratio_subject == slo_where else named_by, "labels": "metadata.labels",
                    "runbook_url": "metadata.annotations.runbook", "description": "spec.description"}
         yield _build(slo_where, fields, sources)
@@ -484,26 +496,64 @@ def _openslo_query(metric: Any, subject: str, field: str) -> tuple[str, ...]:
     return _query_selectors(query, subject, field, allow_plain=True)
 
 
-def _openslo_period(spec: dict[str, Any], subject: str) -> tuple[str, str]:
-    """The period and the field it is written in."""
+def _openslo_threshold(metric: dict[str, Any], objective: dict[str, Any], subject: str, field: str, where: str) -> dict[str, Any]:
+    """A threshold metric whose good samples are its 1s - a 0/1 gauge such as probe_success - as a ProbeSLI."""
+    (selector,) = _openslo_query(metric, subject, field) or ("",)
+    op, value = objective.get("op"), objective.get("value")
+    if (op, value) not in (("gte", 1), ("gt", 0)) or len(_openslo_query(metric, subject, field)) != 1:
+        raise _fail(where, "spec.objectives.op", f"a threshold metric converts as a 0/1 gauge (op gte, value 1: each sample is an event); "
+                                                 f"{selector} {op} {value} has no equivalent (a quantile's samples are not events)")
+    return {"type": "probe", "success": selector, "interval": DEFAULT_PROBE_INTERVAL}
+
+
+# OpenSLO calendar windows that convert: one calendar month or ISO week, counted from its start in UTC.
+_CALENDARS = {"1M": "month", "1w": "week", "7d": "week"}
+_CALENDAR_PERIODS = {"month": "30d", "week": "7d"}
+
+
+def _openslo_period(spec: dict[str, Any], subject: str) -> tuple[str, str, tuple[str, ...]]:
+    """The period, the field it is written in, and its calendar period when it is calendar-aligned."""
     key = "timeWindow" if spec.get("timeWindow") is not None or spec.get("timeWindows") is None else "timeWindows"
     field = f"spec.{key}"
     windows = _get(spec, key, list, subject, field, [])
     if not windows:
-        return "30d", field
+        return "30d", field, ()
     window = _check(windows[0], dict, subject, field)
-    if not _get(window, "isRolling", bool, subject, f"{field}.isRolling", True):
-        raise _fail(subject, field, "calendar-aligned windows do not convert (only rolling ones)")
     duration = _get(window, "duration", str, subject, f"{field}.duration", None)
     if duration is None:
         unit = _get(window, "unit", str, subject, f"{field}.unit")
-        if unit not in _UNITS:
-            raise _fail(subject, f"{field}.unit", f"unit {unit!r} does not convert (Minute, Hour, Day or Week)")
-        duration = f"{_get(window, 'count', int, subject, f'{field}.count')}{_UNITS[unit]}"
+        if unit not in (*_UNITS, "Month"):
+            raise _fail(subject, f"{field}.unit", f"unit {unit!r} does not convert (Minute, Hour, Day, Week, or a calendar Month)")
+        duration = f"{_get(window, 'count', int, subject, f'{field}.count')}{_UNITS.get(unit, 'M')}"
+    if not _get(window, "isRolling", bool, subject, f"{field}.isRolling", True):
+        calendar = _openslo_calendar(window, duration, subject, field)
+        return _CALENDAR_PERIODS[calendar], field, (calendar,)
     try:
-        return format_duration(duration_seconds(duration)), field
+        return format_duration(duration_seconds(duration)), field, ()
     except ValueError as exc:
         raise _fail(subject, field, str(exc)) from None
+
+
+def _openslo_calendar(window: dict[str, Any], duration: str, subject: str, field: str) -> str:
+    """month or week: a calendar window of one, in UTC, starting where our periods start."""
+    calendar = _CALENDARS.get(duration)
+    if calendar is None:
+        raise _fail(subject, f"{field}.duration", f"calendar windows convert for one month or one week (1M, 1w); {duration} does not")
+    spec = _get(window, "calendar", dict, subject, f"{field}.calendar", {})
+    zone = _get(spec, "timeZone", str, subject, f"{field}.calendar.timeZone", "UTC")
+    if zone not in ("UTC", "Etc/UTC", "GMT", "Z"):
+        raise _fail(subject, f"{field}.calendar.timeZone", f"the calendar counts are UTC; time zone {zone!r} does not convert")
+    start_text = _get(spec, "startTime", str, subject, f"{field}.calendar.startTime", "")
+    if start_text:
+        try:
+            start = datetime.datetime.fromisoformat(start_text.replace("Z", "+00:00"))
+        except ValueError:
+            raise _fail(subject, f"{field}.calendar.startTime", f"{start_text!r} is not a date and time such as '2026-01-01 00:00:00'") from None
+        aligned = start.time() == datetime.time() and (start.day == 1 if calendar == "month" else start.weekday() == 0)
+        if not aligned:
+            raise _fail(subject, f"{field}.calendar.startTime",
+                        f"a {calendar} starts at 00:00 UTC on {'the 1st' if calendar == 'month' else 'a Monday'}; {start_text!r} does not")
+    return calendar
 
 
 # -- Pyrra ---------------------------------------------------------------------------
@@ -511,7 +561,7 @@ def _openslo_period(spec: dict[str, Any], subject: str) -> tuple[str, str]:
 
 def load_pyrra(text: str, page_severity: str = "", ticket_severity: str = "", runbook_base: str = DEFAULT_RUNBOOK,
                refused: list[str] | None = None) -> list[SLO]:
-    """Pyrra `ServiceLevelObjective` resources (pyrra.dev/v1alpha1): ratio and latency indicators.
+    """Pyrra `ServiceLevelObjective` resources (pyrra.dev/v1alpha1): ratio, latency and bool_gauge indicators.
 
     Pyrra names no service: the resource's namespace is the service (else
     "default"), its name the SLO's. `grouping` becomes group_by. `refused` as
@@ -542,21 +592,26 @@ def _pyrra_slo(subject: str, doc: dict[str, Any], page: str, ticket: str, runboo
         raise _fail(where, "spec.target", "is missing" if target is None else f"expected a percentage such as '99.5', got {_shown(target)}")
     indicator = _get(spec, "indicator", dict, where, "spec.indicator")
     kinds = [k for k in indicator if indicator.get(k) is not None]
-    if kinds not in (["ratio"], ["latency"]):
+    if kinds not in (["ratio"], ["latency"], ["bool_gauge"]):
         raise _fail(where, f"spec.indicator.{kinds[0] if kinds else 'ratio'}",
-                    "only ratio and latency indicators convert (bool_gauge and native histograms do not yet)")
+                    "only ratio, latency and bool_gauge indicators convert (native histograms do not yet)")
     kind = kinds[0]
     body = _get(indicator, kind, dict, where, f"spec.indicator.{kind}")
-    parts = ("errors", "total") if kind == "ratio" else ("success", "total")
-    selectors_of = {
-        part: _query_selectors(_get(_get(body, part, dict, where, f"spec.indicator.{kind}.{part}"), "metric", str, where,
-                                    f"spec.indicator.{kind}.{part}.metric"), where, f"spec.indicator.{kind}.{part}.metric", allow_plain=True)
-        for part in parts
-    }
-    if kind == "ratio":
-        sli: dict[str, Any] = {"type": "ratio", "bad": selectors_of["errors"], "total": selectors_of["total"]}
+    if kind == "bool_gauge":  # a 0/1 gauge: its samples are the events
+        (success,) = _query_selectors(_get(body, "metric", str, where, f"spec.indicator.{kind}.metric"), where,
+                                      f"spec.indicator.{kind}.metric", allow_plain=True)
+        sli: dict[str, Any] = {"type": "probe", "success": success, "interval": DEFAULT_PROBE_INTERVAL}
     else:
-        sli = _as_latency({"type": "ratio", "good": selectors_of["success"], "total": selectors_of["total"]})
+        parts = ("errors", "total") if kind == "ratio" else ("success", "total")
+        selectors_of = {
+            part: _query_selectors(_get(_get(body, part, dict, where, f"spec.indicator.{kind}.{part}"), "metric", str, where,
+                                        f"spec.indicator.{kind}.{part}.metric"), where, f"spec.indicator.{kind}.{part}.metric", allow_plain=True)
+            for part in parts
+        }
+        if kind == "ratio":
+            sli = {"type": "ratio", "bad": selectors_of["errors"], "total": selectors_of["total"]}
+        else:
+            sli = _as_latency({"type": "ratio", "good": selectors_of["success"], "total": selectors_of["total"]})
     grouping = _get(body, "grouping", list, where, f"spec.indicator.{kind}.grouping", [])
     alerting = _get(spec, "alerting", dict, where, "spec.alerting", {})
     alert_name = _get(alerting, "name", str, where, "spec.alerting.name", "")
@@ -595,14 +650,16 @@ def render_python(slos: Iterable[SLO], source: str) -> str:
     defaults = SLO.model_fields
     for slo in slos:
         lines.append("    SLO(")
-        for field in ("service", "name", "objective", "period", "description", "sli", "runbook_url", "page_severity",
+        for field in ("service", "name", "objective", "period", "calendar", "description", "sli", "runbook_url", "page_severity",
                       "ticket_severity", "tiers", "min_bad_events", "group_by", "alert_name", "labels", "annotations"):
             value = getattr(slo, field)
             if field == "alert_name" and value == camel(slo.name) + "BudgetBurn":
                 continue
             if field not in ("service", "name", "objective", "sli", "runbook_url") and value == defaults[field].default:
                 continue
-            lines.append(f"        {field}={_py(value)},")
+            # No source format says how often a gauge is scraped: the reader must.
+            note = "  # interval: how often the gauge is scraped (the formats do not say): check it" if isinstance(value, ProbeSLI) else ""
+            lines.append(f"        {field}={_py(value)},{note}")
         lines.append("    ),")
     lines.append(")")
     return "\n".join(lines) + "\n"
@@ -616,6 +673,8 @@ def _imported(slos: list[SLO]) -> list[str]:
 def _py(value: Any) -> str:
     if isinstance(value, LatencySLI):
         return f"LatencySLI(histogram={_py(value.histogram)}, threshold={value.threshold!r})"
+    if isinstance(value, ProbeSLI):
+        return f"ProbeSLI(success={_py(value.success)}, interval={_py(value.interval)})"
     if isinstance(value, RatioSLI):
         parts = [f"{k}={_py(v[0] if len(v) == 1 else v)}" for k, v in value.selector_fields().items()]
         return f"RatioSLI({', '.join(parts)})"

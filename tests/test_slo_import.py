@@ -377,16 +377,41 @@ def test_window_spellings_and_filled_rates(query, expected):
     assert query_selectors(query, "s/x", "q") == expected
 
 
-def test_pyrra_ratio_latency_and_grouping_convert_and_bool_gauges_are_refused():
+def test_pyrra_ratio_latency_grouping_and_bool_gauges_convert():
     refused: list[str] = []
     slos = load_pyrra((FIXTURES / "pyrra.yml").read_text(), refused=refused)
-    orders, latency = slos
+    orders, latency, probe = slos
     assert (orders.key, orders.objective, orders.period, orders.group_by) == ("shop/orders-errors", 99.5, "4w", ("route",))
     assert orders.sli.bad == ('shop_orders_total{result="error"}',) and orders.sli.total == ("shop_orders_total",)
     assert (latency.sli.type, latency.sli.histogram, latency.sli.threshold) == ("latency", 'shop_request_duration_seconds{route="/checkout"}', 1.0)
-    assert refused == ["document 3: SLO 'shop/probe-up' field 'spec.indicator.bool_gauge': only ratio and latency indicators convert"
-                       " (bool_gauge and native histograms do not yet)"]
+    # A bool_gauge's samples are its events; no Pyrra field says how often it is scraped.
+    assert (probe.key, probe.sli.type, probe.sli.success, probe.sli.interval) == ("shop/probe-up", "probe", 'probe_success{job="blackbox"}', "1m")
+    assert refused == []
     proc = _cli("import", "pyrra", str(FIXTURES / "pyrra.yml"))
-    assert proc.returncode == 2 and proc.stdout.count("    SLO(") == 2
+    assert proc.returncode == 0 and proc.stdout.count("    SLO(") == 3
+    assert "sli=ProbeSLI(success='probe_success{job=\"blackbox\"}', interval=\"1m\"),  # interval: how often the gauge is scraped" in proc.stdout
+
+
+def test_openslo_calendar_windows_and_0_1_threshold_metrics_convert_and_the_rest_is_named():
+    refused: list[str] = []
+    monthly, weekly, probe = load_openslo((FIXTURES / "openslo-calendar.yml").read_text(), refused=refused)
+    assert (monthly.key, monthly.period, monthly.calendar) == ("storefront/payments-monthly", "30d", ("month",))
+    assert (weekly.key, weekly.period, weekly.calendar) == ("storefront/search-weekly", "7d", ("week",))
+    assert (probe.key, probe.period, probe.calendar, probe.sli.type, probe.sli.success) == (
+        "storefront/homepage-probe", "28d", (), "probe", 'probe_success{job="storefront"}')
+    assert refused == [
+        "document 4: SLO 'storefront/payments-madrid' field 'spec.timeWindow.calendar.timeZone': the calendar counts are UTC; time zone 'Europe/Madrid' does not convert",
+        "document 5: SLO 'storefront/payments-quarterly' field 'spec.timeWindow.duration': calendar windows convert for one month or one week (1M, 1w); 1Q does not",
+        "document 6: SLO 'storefront/search-p99' field 'spec.objectives.op': a threshold metric converts as a 0/1 gauge (op gte, value 1: each sample is an event);"
+        " shop_search_p99_seconds lt 0.5 has no equivalent (a quantile's samples are not events)",
+    ]
+    text = (FIXTURES / "openslo-calendar.yml").read_text()
+    with pytest.raises(ImportError_, match=r"spec.timeWindow.calendar.startTime': a week starts at 00:00 UTC on a Monday; '2026-01-06 00:00:00' does not"):
+        load_openslo(text.replace('startTime: "2026-01-05 00:00:00"', 'startTime: "2026-01-06 00:00:00"'))
+    with pytest.raises(ImportError_, match=r"startTime': a month starts at 00:00 UTC on the 1st; '2026-01-01 06:00:00' does not"):
+        load_openslo(text.replace('startTime: "2026-01-01 00:00:00"\n        timeZone: UTC', 'startTime: "2026-01-01 06:00:00"\n        timeZone: UTC'))
+
+
+def test_pyrra_target_must_be_a_percentage():
     with pytest.raises(ImportError_, match=r"spec.target': expected a percentage such as '99.5', got True"):
         load_pyrra((FIXTURES / "pyrra.yml").read_text().replace('target: "99.5"', "target: true"))

@@ -18,13 +18,14 @@ FIXTURES = Path(__file__).parent / "fixtures" / "slo"
 # One project per group: a group's SLOs are distinct (the same SLO in another format goes to another group).
 GROUPS = {
     "formats": [("sloth", "sloth-checkout"), ("openslo", "openslo-v1"), ("sloth", "sloth-shapes"), ("openslo", "openslo-list")],
+    "openslo-calendar": [("openslo", "openslo-calendar")],
     "sloth-crd": [("sloth", "sloth-k8s")],
     "openslo-v1alpha": [("openslo", "openslo-v1alpha")],
     "pyrra": [("pyrra", "pyrra")],
 }
 
 STACK = '''
-from sergas_observability.model import Environment, Label, Metric, ScrapeJob, Severity, SlackReceiver, Stack
+from sergas_observability.model import BlackboxProbe, Environment, Label, Metric, ScrapeJob, Severity, SlackReceiver, Stack
 {imports}
 
 RESULT = "result"  # free text: the specs name values of their own
@@ -37,9 +38,13 @@ stack = Stack(
         Metric(name="shop_search_queries_total", kind="counter", help="Queries.", labels=(RESULT,)),
         Metric(name="shop_request_duration_seconds", kind="histogram", unit="seconds", help="Latency.",
                labels=(Label(name="route", values=("/checkout", "/cart")),), buckets=(0.1, 0.25, 0.5, 1.0)),
+        Metric(name="probe_success", kind="gauge", help="Probe succeeded (1) or failed (0).", exporter="blackbox_exporter"),
     ),
     scrape_jobs=tuple(ScrapeJob(name=job, targets={{"production": (f"127.0.0.1:{{8000 + i}}",)}})
                       for i, job in enumerate(("checkout", "search", "shop"))),
+    # The probes the 0/1 gauge SLIs read, scraped every minute (the importers' interval).
+    probes=tuple(BlackboxProbe(name=job, module="http_2xx", interval="1m", targets={{"production": ("https://127.0.0.1/health",)}},
+                               exporter_address={{"production": "127.0.0.1:9115"}}) for job in ("blackbox", "storefront")),
     receivers=(SlackReceiver(name="slack", api_url_file="/run/secrets/slack", channel="#alerts"),),
     severities=(Severity(name="P0", description="Pages.", receivers=("slack",)),
                 Severity(name="P1", description="Tickets.", receivers=("slack",))),
@@ -81,5 +86,5 @@ def test_every_imported_fixture_generates_and_passes_check(group, tmp_path):
     check = _cli("check", "--definitions", "imported", "--out", "out", cwd=tmp_path)
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     assert "all generated files are valid" in check.stdout
-    rules = list((tmp_path / "out/prometheus/rules").glob("slo-*.yml"))
+    rules = [path for path in (tmp_path / "out/prometheus/rules").glob("slo-*.yml") if not path.name.endswith(".calendar.yml")]
     assert len(rules) == printed  # every converted SLO has its rules, and was checked

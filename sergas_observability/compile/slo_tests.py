@@ -269,8 +269,11 @@ class SLOTests:
         return self.traffic * error_ratio * _minutes(count_window(tier)) >= self.slo.min_bad_events * 1.05
 
     def due(self, tier: BurnRateTier, workbook: float, error_ratio: float, traffic: float | None = None) -> int:
-        """The evaluation by which the tier must fire: past its workbook time and its bad-event count."""
-        return self.latest_firing(tier, max(workbook, self.counted(tier, error_ratio, traffic)))
+        """The evaluation by which the tier must fire: past its workbook time and its bad-event count.
+        A probe's window of n intervals holds n + 1 samples (both ends, in Prometheus 2), so its
+        share of failed samples reaches the workbook's one sample later."""
+        late = self.probe_seconds / 60
+        return self.latest_firing(tier, max(workbook + late, self.counted(tier, error_ratio, traffic)))
 
     def _detection_checks(self, start: int, tier: BurnRateTier, workbook: float, error_ratio: float) -> list[dict[str, Any]]:
         checks = [self._check(start + self.due(tier, workbook, error_ratio), tier, True)]
