@@ -89,13 +89,19 @@ def _get(mapping: dict[Any, Any], key: str, kind: Any, subject: str, field: str,
 
 
 def _strings(mapping: dict[Any, Any], key: str, subject: str, field: str) -> dict[str, str]:
-    """A mapping of strings to strings (labels, annotations), {} when absent."""
+    """A mapping of strings to strings (labels, annotations), {} when absent. A YAML scalar
+    that is not a string (`generated: true`) is the text it was written as: every label is."""
     value = _get(mapping, key, dict, subject, field, {})
+    texts: dict[str, str] = {}
     for name, text in value.items():
         if not isinstance(name, str):
             raise _fail(subject, field, f"names must be strings, got {_shown(name)}")
-        _check(text, str, subject, f"{field}.{name}")
-    return value
+        if isinstance(text, bool):
+            text = "true" if text else "false"
+        elif isinstance(text, (int, float)):
+            text = str(text)
+        texts[name] = _check(text, str, subject, f"{field}.{name}")
+    return texts
 
 
 def _spelling(mapping: dict[Any, Any], snake: str, camel_case: str) -> str:

@@ -415,3 +415,24 @@ def test_openslo_calendar_windows_and_0_1_threshold_metrics_convert_and_the_rest
 def test_pyrra_target_must_be_a_percentage():
     with pytest.raises(ImportError_, match=r"spec.target': expected a percentage such as '99.5', got True"):
         load_pyrra((FIXTURES / "pyrra.yml").read_text().replace('target: "99.5"', "target: true"))
+
+
+def test_yaml_scalars_in_labels_are_the_text_they_were_written_as():
+    spec = """
+version: prometheus/v1
+service: shop
+labels:
+  generated: true
+  tier: 1
+slos:
+  - name: orders
+    objective: 99.5
+    sli:
+      events:
+        error_query: sum(rate(shop_orders_total{result="error"}[{{.window}}]))
+        total_query: sum(rate(shop_orders_total[{{.window}}]))
+    alerting:
+      name: OrdersBudgetBurn
+"""
+    (slo,) = load_sloth(spec)
+    assert slo.labels == {"generated": "true", "tier": "1"}
