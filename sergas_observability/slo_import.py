@@ -672,7 +672,7 @@ def render_python(slos: Iterable[SLO], source: str) -> str:
 
 
 def _imported(slos: list[SLO]) -> list[str]:
-    names = {"SLO"} | {type(s.sli).__name__ for s in slos} | ({"BurnRateTier"} if any(s.tiers != DEFAULT_TIERS for s in slos) else set())
+    names = {"SLO"} | {type(s.sli).__name__ for s in slos} | ({"BurnRateTier"} if any(s.tiers and s.tiers != DEFAULT_TIERS for s in slos) else set())
     return sorted(names, key=lambda n: (n != "SLO", n))
 
 

@@ -339,19 +339,20 @@ def test_loaders_raise_import_errors_with_exact_messages(load, text, message):
 
 
 def test_each_slo_converts_on_its_own_and_the_common_shapes_convert():
-    """Raw ratios, count - bucket latency, spaced placeholders and `or vector(0)` convert;
-    the one grouped SLO is refused by name while the others still print."""
+    """Raw ratios, count - bucket latency, spaced placeholders, `or vector(0)` and an SLO
+    with no alerts convert; the one grouped SLO is refused by name while the others still print."""
     proc = _cli("import", "sloth", str(FIXTURES / "sloth-shapes.yml"))
     assert proc.returncode == 2
     refusal, summary = proc.stderr.strip().splitlines()
     assert "SLO 'shop/per-route' field 'sli.events.error_query': only sums of" in refusal
-    assert summary == "1 SLO(s) or document(s) refused, 3 SLO(s) converted."
+    assert summary == "1 SLO(s) or document(s) refused, 4 SLO(s) converted."
     namespace: dict = {}
     exec(compile(proc.stdout, "imported.py", "exec"), namespace)
     slos = {s.name: s for s in namespace["SLOS"]}
     assert slos["payments-raw"].sli.model_dump() == RatioSLI(bad='shop_payments_total{result="error"}', total="shop_payments_total").model_dump()
     assert (slos["checkout-latency"].sli.histogram, slos["checkout-latency"].sli.threshold) == ('shop_request_duration_seconds{route="/checkout"}', 0.5)
     assert slos["search-filled"].sli.bad == ('shop_search_queries_total{result="error"}',)
+    assert slos["payments-report"].tiers == () and "BurnRateTier" not in proc.stdout  # recorded, never alerted on
     refused: list[str] = []
     assert [s.name for s in load_sloth((FIXTURES / "sloth-shapes.yml").read_text(), refused=refused)] == list(slos)
     assert len(refused) == 1

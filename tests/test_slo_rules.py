@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from sergas_observability import toolchain
-from sergas_observability.compile.slo import Links, compile_slos
-from sergas_observability.compile.slo_tests import DAYS, TIMING, shapes, slo_test_file
+from sergas_observability.compile.slo import Links, compile_slos, group_names
+from sergas_observability.compile.slo_tests import DAYS, TIMING, SLOTests, shapes, slo_test_file
 from sergas_observability.model import SLO, RatioSLI
 
 TESTS = "prometheus/tests"
@@ -198,3 +198,22 @@ def test_long_windows_are_traffic_weighted(tmp_path):
     (tmp_path / "weighted.test.yml").write_text(TRAFFIC_WEIGHTED)
     result = _run_promtool_tests([tmp_path / "weighted.test.yml"])[tmp_path / "weighted.test.yml"]
     assert result.returncode == 0, result.stdout
+
+
+def test_an_slo_without_tiers_is_recorded_and_never_alerts(tmp_path):
+    """tiers=(): the events, the 5m burn rate, the budget and the objective are recorded for
+    dashboards and reports; no alert exists, and its own test shows a total outage overspending."""
+    slo = SLO(service="demo", name="report", objective=99.9, tiers=(), runbook_url="https://r.example.com",
+              sli=RatioSLI(bad='demo_requests_total{status=~"5.."}', total="demo_requests_total"))
+    (document,) = compile_slos([slo], {}, Links("http://grafana", "demo")).values()
+    rules = [r for g in document["groups"] for r in g["rules"]]
+    assert not [r for r in rules if "alert" in r]
+    assert [r["record"] for r in rules] == ["slo:sli_events:rate5m"] * 2 + ["slo:burn_rate:ratio", "slo:error_budget_remaining:ratio", "slo:objective:ratio"]
+    suite = SLOTests(slo, {}, Links("http://grafana", "demo"))
+    assert suite.minute_tests() == [] and suite.days_tests() == []
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(document))
+    test = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "group_eval_order": list(group_names(slo)), "tests": suite.own_tests(slo)}
+    (tmp_path / "own.test.yml").write_text(yaml.safe_dump(test))
+    result = _run_promtool_tests([tmp_path / "own.test.yml"])[tmp_path / "own.test.yml"]
+    assert result.returncode == 0, result.stdout
+    assert "overspent" in test["tests"][0]["name"]

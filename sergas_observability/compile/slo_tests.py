@@ -204,7 +204,7 @@ class SLOTests:
         # that stays clean: the alerts must name the first and never the second.
         self.groups = _groups(slo, self.series, metrics)
         self.pages = [t for t in slo.tiers if t.action == "page"]
-        self.longest = max(_minutes(t.long) for t in slo.tiers)
+        self.longest = max((_minutes(t.long) for t in slo.tiers), default=0)
         self.short_history = min(SHORT_HISTORY, self.longest)
 
     # -- building blocks -------------------------------------------------------------
@@ -293,9 +293,25 @@ class SLOTests:
     def own_tests(self, first: SLO) -> list[dict[str, Any]]:
         """What is this SLO's own: its series, names, labels and annotations (its timing is `first`'s)."""
         timing = "proven here" if first is self.slo else f"those of {first.key}, whose rules have the same shape"
+        if not self.slo.tiers:  # recorded, never alerted on
+            return [self.overspent(), *self.zero_traffic()]
         return [self.total_outage(timing), self.under_burn(), *self.zero_traffic()]
 
+    def overspent(self) -> dict[str, Any]:
+        """An SLO without alerts still counts: a total outage overspends its budget (below 0), and no alert exists."""
+        match = f'service="{self.slo.service}",slo="{self.slo.name}"'
+        at = format_duration(OWN_MINUTES * 60)
+        checks = [
+            {"expr": f"{BUDGET_REMAINING_RECORD}{{{match}}} < bool 0", "eval_time": at,
+             "exp_samples": [{"labels": f"{{{match}{_matchers(g)}}}", "value": 1} for g in self.groups]},
+            {"expr": f'count(ALERTS{{{match}}}) or vector(0)', "eval_time": at, "exp_samples": [{"labels": "{}", "value": 0}]},
+        ]
+        return self._test("total outage: the budget is overspent, and no alert exists (the SLO has no tiers)",
+                          [Segment(OWN_MINUTES, self.traffic, 1.0)], [], promql_expr_test=checks)
+
     def minute_tests(self) -> list[dict[str, Any]]:
+        if not self.slo.tiers:
+            return []
         short = [t for t in self.slo.tiers if _minutes(t.long) <= self.short_history]
         tests = [self.outage(self.short_history, short), *(self.tenfold_burn(action, days=False) for action in ("page", "ticket"))]
         if self.pages and not self.probe:  # a probe's traffic is its own schedule: never quiet
@@ -304,6 +320,8 @@ class SLOTests:
         return [t for t in tests if t is not None]
 
     def days_tests(self) -> list[dict[str, Any]]:
+        if not self.slo.tiers:
+            return []
         long = [t for t in self.slo.tiers if _minutes(t.long) > self.short_history]
         tests = [self.outage(self.longest, long) if long else None, *(self.tenfold_burn(action, days=True) for action in ("page", "ticket"))]
         tests.append(self.one_x_burn())

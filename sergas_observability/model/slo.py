@@ -236,6 +236,9 @@ class SLO(Definition):
     that is completely down reaches the count in `min_bad_events` requests
     and pages - at any traffic, with no traffic floor to fall under.
 
+    `tiers=()` records the SLO without alerting on it (for dashboards and
+    reports only).
+
     `calendar` counts the SLO per calendar month and/or ISO week (UTC) as
     well, the way an SLA is reported: the SLI and the budget left since the
     month (week) began, beside the rolling `period` the alerts burn against.
@@ -331,14 +334,12 @@ class SLO(Definition):
             object.__setattr__(self, "alert_name", camel(self.name) + "BudgetBurn")
         elif not _CAMEL_RE.match(self.alert_name):
             raise self.fail("alert_name", f"'{self.alert_name}' must be CamelCase")
-        if not self.tiers:
-            raise self.fail("tiers", "at least one burn-rate tier is needed")
         period = duration_seconds(self.period)
         longs = [duration_seconds(t.long) for t in self.tiers]
         if len(set(longs)) != len(longs):
             raise self.fail("tiers", "two tiers share a long window (each tier is its own alert, named by it)")
-        longest = max(self.tiers, key=lambda t: duration_seconds(t.long))
-        if period < duration_seconds(longest.long):
+        longest = max(self.tiers, key=lambda t: duration_seconds(t.long), default=None)
+        if longest is not None and period < duration_seconds(longest.long):
             raise self.fail("period", f"period {self.period} is shorter than the longest alert window {longest.long}")
         return self
 
