@@ -13,10 +13,10 @@ series over long windows (ours: the 1d/3d burn rates and the 30d budget over
 `slo:sli_events:rate5m`; Sloth's 30d ratio over `slo:sli_error:ratio_rate5m`)
 would read minutes where production reads days. So first, on a copy of the
 data, both rule sets' recorded series that another rule reads over a range
-get their history too: `promtool tsdb create-blocks-from rules` evaluates
-those rules (which read only raw series) over the whole history against a
-Prometheus serving it, and the blocks join the copy (`--no-recorded-history`
-skips this, to see how much it flatters).
+get their history too: those rules (which read only raw series) are
+evaluated over the whole history by range queries against a Prometheus
+serving it, and imported into the copy (`--no-recorded-history` skips this,
+to see how much it flatters).
 
     python3 ../shared/bench/rule_eval_cost.py data --out /tmp/rec/data-10svc-3d --services 10 --days 3
     .venv/bin/python benchmarks/bench_slo_eval_cost.py --data /tmp/rec/data-10svc-3d --rounds 2 --cycles 6
@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +82,16 @@ def read_over_ranges(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def with_recorded_history(data: Path, rule_sets: dict[str, list[dict[str, Any]]], work: Path) -> Path:
-    """A copy of `data` whose TSDB also holds the history of each rule set's ranged recorded series."""
+    """A copy of `data` whose TSDB also holds the history of each rule set's ranged recorded series:
+    each such rule evaluated over the whole history (a range query at the data's step, against a
+    Prometheus serving the raw history), written as OpenMetrics and imported in 18h blocks like the
+    raw history (promtool's own `create-blocks-from rules` writes a block per rule and 2 hours:
+    thousands, more than a Prometheus can open), then compacted with the raw blocks."""
     sys.path.insert(0, str(SHARED / "bench"))
     import rule_eval_cost  # type: ignore[import-not-found]  # the tool's Prometheus, started and stopped by PID
 
-    manifest = json.loads((data / "manifest.json").read_text())
-    start, end = int(manifest["spec"]["start"]), int(manifest["spec"]["end"])
+    spec = json.loads((data / "manifest.json").read_text())["spec"]
+    start, end, step = int(spec["start"]), int(spec["end"]), int(spec["step"])
     copy = work / "data-with-recorded-history"
     shutil.copytree(data / "tsdb", copy / "tsdb")
     shutil.copy(data / "manifest.json", copy / "manifest.json")
@@ -96,56 +101,61 @@ def with_recorded_history(data: Path, rule_sets: dict[str, list[dict[str, Any]]]
     prometheus.start()
     try:
         for name, groups in rule_sets.items():
-            history = read_over_ranges(groups)
-            path = work / f"{name}.history.rules.yml"
-            path.write_text(yaml.safe_dump({"groups": history}, sort_keys=False, width=1 << 20))
             began = time.monotonic()
-            subprocess.run(["promtool", "tsdb", "create-blocks-from", "rules", "--quiet", f"--start={start}", f"--end={end}",
-                            f"--url={prometheus.base}", f"--output-dir={copy / 'tsdb'}", "--eval-interval=60s", str(path)], check=True)
-            print(f"{name}: history of {sum(len(g['rules']) for g in history)} recorded series rules backfilled"
-                  f" over {(end - start) / 86400:g} d in {time.monotonic() - began:.0f} s", flush=True)
+            history = [rule for group in read_over_ranges(groups) for rule in group["rules"]]
+            families: dict[str, list[str]] = {}
+            for rule in history:
+                query = urllib.parse.urlencode({"query": rule["expr"], "start": start, "end": end, "step": step})
+                answer = json.loads(rule_eval_cost.http_get(f"{prometheus.base}/api/v1/query_range?{query}", timeout=600))
+                for series in answer["data"]["result"]:
+                    labels = {**series["metric"], **rule.get("labels", {})}
+                    text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+                    families.setdefault(rule["record"], []).extend(f"{rule['record']}{{{text}}} {v} {t}" for t, v in series["values"])
+            openmetrics = work / f"{name}.history.om"
+            with openmetrics.open("w") as handle:
+                for family, lines in families.items():
+                    handle.write(f"# TYPE {family} gauge\n" + "\n".join(lines) + "\n")
+                handle.write("# EOF\n")
+            subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=18h",
+                            str(openmetrics), str(copy / "tsdb")], check=True, stdout=subprocess.DEVNULL)
+            openmetrics.unlink()
+            samples = sum(len(lines) for lines in families.values())
+            print(f"{name}: history of {len(history)} recorded-series rules ({samples:,} samples over {(end - start) / 86400:g} d)"
+                  f" backfilled in {time.monotonic() - began:.0f} s", flush=True)
     finally:
         prometheus.stop()
         shutil.rmtree(serving, ignore_errors=True)
-    compact(copy / "tsdb", work)
+    compact(copy / "tsdb", work, rule_eval_cost)
     return copy
 
 
-def compact(tsdb: Path, work: Path, timeout: float = 1800) -> None:
-    """Merge the backfilled blocks (promtool writes one per rule and 2h window: thousands) into
-    the 18h blocks the raw history has, as a Prometheus with days of history holds them: a real
-    Prometheus compacts them, and is stopped once the number of blocks no longer falls."""
-    sys.path.insert(0, str(SHARED / "bench"))
-    import rule_eval_cost  # type: ignore[import-not-found]
-
-    port = rule_eval_cost.free_port()
+def compact(tsdb: Path, work: Path, tool: Any, timeout: float = 1800) -> None:
+    """Merge the recorded history's blocks with the raw ones they overlap, before any measurement
+    (a measured Prometheus would otherwise spend its first minutes compacting them): a real
+    Prometheus, stopped once its number of blocks has stopped falling for a minute."""
     config = work / "compact.yml"
     config.write_text("global: {scrape_interval: 1m}\n")
-    log = (work / "compact.log").open("w")
-    process = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tsdb}", f"--web.listen-address=127.0.0.1:{port}",
-                                "--storage.tsdb.retention.time=3650d", "--storage.tsdb.min-block-duration=2h",
-                                "--storage.tsdb.max-block-duration=18h"], stdout=log, stderr=subprocess.STDOUT)
-    began, last, steady = time.monotonic(), None, 0
-    try:
-        while time.monotonic() - began < timeout:
-            time.sleep(10)
-            if process.poll() is not None:
-                raise SystemExit(f"prometheus exited while compacting; see {work / 'compact.log'}")
-            try:
-                text = rule_eval_cost.http_get(f"http://127.0.0.1:{port}/metrics", timeout=10)
-            except OSError:
-                continue
-            blocks = next((float(line.split()[-1]) for line in text.splitlines() if line.startswith("prometheus_tsdb_blocks_loaded ")), None)
-            steady = steady + 1 if blocks is not None and blocks == last else 0
-            last = blocks
-            if steady >= 6:  # a minute without change: the compactor (every minute) has nothing left to merge
-                print(f"compacted the history into {blocks:g} blocks in {time.monotonic() - began:.0f} s")
-                return
-        raise SystemExit(f"compaction did not settle in {timeout:.0f} s")
-    finally:
-        process.terminate()
-        process.wait(timeout=120)
-        log.close()
+    port = tool.free_port()
+    with (work / "compact.log").open("w") as log:
+        process = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tsdb}", f"--web.listen-address=127.0.0.1:{port}",
+                                    "--storage.tsdb.retention.time=3650d", "--storage.tsdb.min-block-duration=2h",
+                                    "--storage.tsdb.max-block-duration=18h"], stdout=log, stderr=subprocess.STDOUT)
+        began, last, steady = time.monotonic(), None, 0
+        try:
+            while steady < 6:  # a minute unchanged: the compactor (every minute) has nothing left to merge
+                if time.monotonic() - began > timeout or process.poll() is not None:
+                    raise SystemExit(f"compacting the history did not finish; see {work / 'compact.log'}")
+                time.sleep(10)
+                try:
+                    text = tool.http_get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+                except OSError:
+                    continue
+                blocks = next((line.split()[-1] for line in text.splitlines() if line.startswith("prometheus_tsdb_blocks_loaded ")), None)
+                steady, last = (steady + 1 if blocks is not None and blocks == last else 0), blocks
+            print(f"history compacted into {last} blocks in {time.monotonic() - began:.0f} s", flush=True)
+        finally:
+            process.terminate()
+            process.wait(timeout=120)
 
 
 def main() -> None:
