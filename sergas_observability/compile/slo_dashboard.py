@@ -13,6 +13,10 @@ from collections.abc import Callable
 from ..model import Dashboard, Panel, Query, Row, Stack, Threshold
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, OBJECTIVE_RECORD, SLO, TO_DATE_BUDGET_RECORD
 
+# A budget left: red once overspent, orange below a quarter.
+BUDGET_THRESHOLDS = (Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green"))
+
+
 def dashboard_uid(stack_name: str, service: str) -> str:
     """Stable uid of a service's SLO dashboard (the alerts link to it), prefixed
     with the stack's name like every dashboard of the stack."""
@@ -70,7 +74,7 @@ def _rolling_panels(slo: SLO, match: str, budget: str, named: Callable[[str], st
             description=f"Share of the {slo.period} error budget not yet spent; below 0 the objective is missed.",
             queries=(Query(expr=f"{BUDGET_REMAINING_RECORD}{{{match}}}", legend=named("remaining")),),
             unit="percentunit",
-            thresholds=(Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green")),
+            thresholds=BUDGET_THRESHOLDS,
             width=4,
         ),
         Panel(
@@ -96,7 +100,7 @@ def _calendar_panels(slo: SLO, match: str, budget: str, named: Callable[[str], s
             description=f"Share of the budget not yet spent since the calendar {' and the ISO '.join(slo.calendar)} began (UTC); below 0 the objective is missed for it.",
             queries=(Query(expr=f"{TO_DATE_BUDGET_RECORD}{{{match}}}", legend=named("this {{calendar}}")),),
             unit="percentunit",
-            thresholds=(Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green")),
+            thresholds=BUDGET_THRESHOLDS,
             width=12,
         ),
         Panel(

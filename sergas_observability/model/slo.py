@@ -137,7 +137,7 @@ class ProbeSLI(Definition):
     `probe_success`: each sample is an event, and a 0 is a bad one.
 
     `success` is a selector of a declared gauge, e.g.
-    'probe_success{job="sergas-health"}'; Pyrra's bool_gauge indicators and
+    'probe_success{job="site-health"}'; Pyrra's bool_gauge indicators and
     `up` have the same shape. `interval` is how often it is scraped (the
     probe's interval): the rules count probes as time / interval, since a
     range holds both its ends and counting its samples would weigh a 5m window
