@@ -8,7 +8,7 @@ alerts see, and opening it costs Prometheus a few instant series reads.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 from ..model import Dashboard, Panel, Query, Row, Stack, Threshold
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, OBJECTIVE_RECORD, SLO, TO_DATE_BUDGET_RECORD
@@ -23,11 +23,25 @@ def dashboard_uid(stack_name: str, service: str) -> str:
     return f"{stack_name}-slo-{service}"[:40]
 
 
-def slo_dashboards(stack: Stack) -> tuple[Dashboard, ...]:
-    by_service: dict[str, list[SLO]] = {}
-    for slo in stack.slos:
-        by_service.setdefault(slo.service, []).append(slo)
-    return tuple(service_dashboard(stack.name, service, slos) for service, slos in by_service.items())
+def by_service(slos: Iterable[SLO]) -> dict[str, list[SLO]]:
+    """The SLOs of each service, services in the order they first appear."""
+    found: dict[str, list[SLO]] = {}
+    for slo in slos:
+        found.setdefault(slo.service, []).append(slo)
+    return found
+
+
+def slo_dashboards(stack: Stack, slos: Sequence[SLO] | None = None) -> tuple[Dashboard, ...]:
+    """One dashboard per service of `slos` (default: all the stack's SLOs), in `by_service` order.
+
+    Built once per Stack and SLO set: the validation pass and the Grafana
+    compiler both ask, and a Stack is frozen."""
+    chosen = tuple(stack.slos if slos is None else slos)
+    key = f"slo-dashboards:{','.join(str(id(s)) for s in chosen)}"  # the Stack holds them: ids stay theirs
+    cache = stack._compiled
+    if key not in cache:
+        cache[key] = tuple(service_dashboard(stack.name, service, group) for service, group in by_service(chosen).items())
+    return cache[key]  # type: ignore[no-any-return]
 
 
 def service_dashboard(stack_name: str, service: str, slos: list[SLO]) -> Dashboard:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..compile import compose, instrumentation, kubernetes, rule_tests, slo, slo_inputs
-from ..compile.slo_dashboard import service_dashboard
+from ..compile.slo_dashboard import by_service, slo_dashboards
 from ..model import BlackboxProbe, Definition, ScrapeJob, Stack
 from ..model.base import did_you_mean
 from ..output import render
@@ -78,12 +78,10 @@ def _all_dashboards(stack: Stack) -> list[tuple[Any, Definition, str, str, str]]
     """(dashboard, the definition answerable for it, how to name it, its uid field, its file field):
     generated first, so a declared dashboard that takes a generated name is the one at fault."""
     declared = [(d, d, f"dashboard '{d.uid}'", "uid", "file") for d in valid(stack.dashboards)]
-    by_service: dict[str, list[Any]] = {}
-    for s in _slos(stack):
-        by_service.setdefault(s.service, []).append(s)
+    slos = _slos(stack)
     generated = [
-        (service_dashboard(stack.name, service, slos), slos[0], f"the SLO dashboard of service '{service}'", "service", "service")
-        for service, slos in by_service.items()
+        (dashboard, group[0], f"the SLO dashboard of service '{service}'", "service", "service")
+        for (service, group), dashboard in zip(by_service(slos).items(), slo_dashboards(stack, slos))
     ]
     return generated + declared
 
