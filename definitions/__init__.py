@@ -14,6 +14,7 @@ from .exporters import EXPORTER_METRICS
 from .metrics import APP_METRICS
 from .postgres_queries import POSTGRES_QUERIES
 from .recording import RECORDING_RULES
+from .rollouts import DEPLOYMENTS, ROLLOUTS
 from .routing import RECEIVERS, SEVERITIES
 from .scraping import META, PROBES, SCRAPE_JOBS
 from .slos import SLOS
@@ -42,4 +43,7 @@ stack = Stack(
     central=CENTRAL,
     meta=META,
     batch_jobs=BATCH_JOBS,
+    # Blue and green side by side in production, and the rollout between them (definitions/rollouts.py).
+    deployments=DEPLOYMENTS,
+    rollouts=ROLLOUTS,
 )

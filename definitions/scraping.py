@@ -18,7 +18,13 @@ app = ScrapeJob(
     targets={
         "development": ("app:9090",),
         "staging": ("sergas-app.staging.internal:9090",),
-        "production": ("sergas-app-blue.production.internal:9090", "sergas-app-green.production.internal:9090"),
+    },
+    # Each colour's series carry deployment="blue" / "green" (definitions/rollouts.py).
+    deployments={
+        "production": {
+            "blue": ("sergas-app-blue.production.internal:9090",),
+            "green": ("sergas-app-green.production.internal:9090",),
+        },
     },
 )
 

@@ -232,6 +232,94 @@ def lint(definitions: str | None, fmt: str) -> None:
         sys.exit(EXIT_INVALID)
 
 
+@main.command()
+@click.argument("rollout")
+@click.option("--prometheus", "url", required=True, metavar="URL", help="The Prometheus to ask, e.g. http://prometheus:9090.")
+@click.option("--step", type=int, default=None, metavar="N", help="Judge step N (1-based). Default: every step in turn, stopping at the first that does not pass.")
+@click.option("--candidate", default=None, help="The deployment rolled out. Default: the rollout's candidate.")
+@click.option("--baseline", default=None, help="The deployment it is judged against. Default: the rollout's baseline.")
+@click.option("--wait", is_flag=True, help="Hold for each step's monitoring time, showing progress, then judge it; a failing check ends the wait at once.")
+@click.option("--poll", type=click.FloatRange(min=1), default=15.0, show_default=True, help="Seconds between progress reports with --wait.")
+@click.option("--switch", "switch", default=None, metavar="CMD",
+              help="With every step in turn: run CMD before each step, {traffic} {candidate} {baseline} {step} filled in, e.g. './traffic_switch.sh {candidate} {traffic}'.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json for scripts.")
+@click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The gate spec. Default: <out>/prometheus/rollouts/ROLLOUT.json.")
+@click.option("--bearer-token-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Send the token in this file as a bearer token.")
+@click.option("--basic-auth-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Send user:password from this file as basic auth.")
+@out_option
+def gate(rollout: str, url: str, step: int | None, candidate: str | None, baseline: str | None, wait: bool, poll: float,
+         switch: str | None, fmt: str, spec_file: Path | None, bearer_token_file: Path | None, basic_auth_file: Path | None,
+         out_dir: Path | None) -> None:
+    """Is the candidate deployment of ROLLOUT healthy? Asks Prometheus, by the rollout's checks.
+
+    Exit 0 pass, 1 fail (the check, its value and threshold are printed),
+    3 undecided (too little traffic yet), 2 bad usage or spec, 4 Prometheus
+    could not be asked."""
+    import shlex
+    import subprocess
+
+    from . import gate as gating
+
+    def fail(message: str, code: int) -> NoReturn:
+        _fail(f"error: {message}", code)
+
+    if switch is not None and step is not None:
+        fail("--switch drives every step in turn: leave out --step", EXIT_DEFINITIONS)
+    if spec_file is None:
+        spec_file = _settings(None, out_dir).out / "prometheus" / "rollouts" / f"{rollout}.json"
+    try:
+        spec = gating.load_spec(spec_file)
+        if spec["rollout"] != rollout:
+            raise gating.GateError(f"{spec_file} is the spec of rollout '{spec['rollout']}', not '{rollout}'")
+        prometheus = gating.Prometheus(url, bearer_token_file, basic_auth_file)
+        chosen_candidate, chosen_baseline = candidate or spec["candidate"], baseline or spec["baseline"]
+        for given in (chosen_candidate, chosen_baseline):
+            if given not in spec.get("deployments", (given,)):
+                raise gating.GateError(f"no deployment '{given}' (known: {', '.join(spec['deployments'])})")
+        if chosen_candidate == chosen_baseline:
+            raise gating.GateError(f"the candidate is the baseline ('{chosen_candidate}')")
+        steps = [gating.step_of(spec, step)] if step is not None else spec["steps"]
+    except gating.GateError as exc:
+        fail(str(exc), EXIT_DEFINITIONS)
+
+    def progress(elapsed: float, interim: Any) -> None:
+        checks = "; ".join(f"{c.name} {c.verdict} ({c.reason})" for c in interim.checks)
+        monitor = spec["steps"][interim.step - 1]["monitor"]
+        click.echo(f"step {interim.step}: {elapsed:.0f}s of {monitor} watched: {checks}", err=True)
+
+    results = []
+    try:
+        for current in steps:
+            if switch is not None:
+                fields = {"traffic": f"{current['traffic_percent']:g}", "candidate": chosen_candidate,
+                          "baseline": chosen_baseline, "step": str(current["step"])}
+                command = [part.format(**fields) for part in shlex.split(switch)]
+                if subprocess.run(command).returncode != 0:
+                    fail(f"--switch command failed at step {current['step']}: {shlex.join(command)}", EXIT_DEFINITIONS)
+            if wait:
+                result = gating.watch(spec, prometheus, current, chosen_candidate, chosen_baseline, progress, poll)
+            else:
+                result = gating.judge(spec, prometheus, current, chosen_candidate, chosen_baseline)
+            results.append(result)
+            if fmt == "text":
+                click.echo(gating.render_text(result))
+            if result.verdict != gating.PASS:
+                break
+    except gating.PrometheusError as exc:
+        fail(str(exc), 4)
+    verdict = gating.worst(r.verdict for r in results)
+    if fmt == "json":
+        click.echo(json_dumps({"rollout": rollout, "verdict": verdict, "steps": [r.as_dict() for r in results]}))
+    sys.exit(gating.EXIT_CODES[verdict])
+
+
+def json_dumps(document: Any) -> str:
+    import json
+
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
 @main.group("import")
 def import_() -> None:
     """Print SLOs of another tool's spec as Python definitions (paste them into definitions/)."""

@@ -81,7 +81,9 @@ def only(stack: Stack, env_name: str) -> Stack:
         stack,
         environments=tuple(env for env in stack.environments if env.name == env_name),
         scrape_jobs=tuple(
-            _derive(job, targets={env_name: job.targets[env_name]}) for job in stack.scrape_jobs if env_name in job.targets
+            _derive(job, targets={env_name: job.targets[env_name]},
+                    deployments={env_name: job.deployments[env_name]} if env_name in job.deployments else {})
+            for job in stack.scrape_jobs if env_name in job.targets
         ),
         probes=tuple(
             _derive(probe, targets={env_name: probe.targets[env_name]}, exporter_address={env_name: probe.exporter_address[env_name]})
@@ -104,13 +106,15 @@ def e2e(
     group_interval: str = "2s",
     jobs: tuple[str, ...] | None = None,
     targets: dict[str, tuple[str, ...]] | None = None,
+    app_deployments: dict[str, tuple[str, ...]] | None = None,
 ) -> Stack:
     """`stack` with one environment 'e2e' that runs entirely on loopback, fast.
 
     - scrape and evaluation every `interval`; only the application's scrape
       jobs (or those named in `jobs`, else those named in `targets`); a job
       named in `targets` is aimed at its own addresses there, any other at
-      `app_targets`; no blackbox probes;
+      `app_targets`, or with `app_deployments` (deployment -> addresses) at
+      those, each target labelled with its deployment; no blackbox probes;
     - alerts keep their expression, labels and annotations; `for` is capped at
       `alert_for`; the real stack's meta-alerts are listed among them (its
       jobs' alerts, whichever jobs the profile scrapes), their `for` capped too;
@@ -146,11 +150,16 @@ def e2e(
     unscraped = set(aimed) - wanted
     if unscraped:
         raise stack.fail("scrape_jobs", f"the e2e profile has targets for job '{sorted(unscraped)[0]}', which `jobs` leaves out")
+    if app_deployments:
+        app_targets = tuple(a for addresses in app_deployments.values() for a in addresses)
     untargeted = sorted(name for name in wanted if not aimed.get(name) and not app_targets)
     if untargeted:
         raise stack.fail("scrape_jobs", f"the e2e profile has no targets for job '{untargeted[0]}'")
+    def deployed(job: ScrapeJob) -> dict[str, Any]:
+        return {E2E_ENV: dict(app_deployments)} if app_deployments and job.exporter == "app" and job.name not in aimed else {}
+
     scrape_jobs: list[ScrapeJob] = [
-        _derive(job, targets={E2E_ENV: tuple(aimed.get(job.name) or app_targets)}, interval=None, timeout=None)
+        _derive(job, targets={E2E_ENV: tuple(aimed.get(job.name) or app_targets)}, deployments=deployed(job), interval=None, timeout=None)
         for job in stack.scrape_jobs
         if job.name in wanted
     ]

@@ -63,8 +63,9 @@ def all_values(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def test_the_seed_dashboards_exist_with_their_panels(dashboards):
-    # plus one generated SLO dashboard per service (slo_*.json, tests/test_slo_rules.py)
-    assert sorted(d for d in dashboards if not d.startswith("slo_")) == sorted(SEED_DASHBOARDS)
+    # plus one generated SLO dashboard per service (slo_*.json, tests/test_slo_rules.py) and one
+    # per rollout (rollout_*.json, tests/test_rollout.py)
+    assert sorted(d for d in dashboards if not d.startswith(("slo_", "rollout_"))) == sorted(SEED_DASHBOARDS)
     for name, titles in SEED_DASHBOARDS.items():  # the seed's panels first, in its order; ours after them
         assert [p["title"] for p in panels(dashboards[name])][: len(titles)] == titles, name
 

@@ -27,6 +27,7 @@ from ..model import Stack
 from ..model.base import duration_seconds
 from ..model.dashboards import Dashboard, Panel
 from ..output import HEADER
+from .rollout import rollout_dashboards
 from .slo_dashboard import slo_dashboards
 
 # Grafana 11.0 writes schemaVersion 39; it runs no migrations on these files.
@@ -66,7 +67,7 @@ FIELD_DEFAULTS_KEYS = frozenset({
 
 def compile(stack: Stack) -> dict[str, Any]:
     documents: dict[str, Any] = {
-        f"grafana/dashboards/{dashboard.file_name}": dashboard_json(dashboard) for dashboard in stack.dashboards + slo_dashboards(stack)
+        f"grafana/dashboards/{dashboard.file_name}": dashboard_json(dashboard) for dashboard in stack.dashboards + slo_dashboards(stack) + rollout_dashboards(stack)
     }
     documents["grafana/provisioning/datasources/prometheus.yml"] = datasource_provisioning(stack)
     documents[f"grafana/provisioning/dashboards/{stack.name}.yml"] = dashboard_provisioning(stack)

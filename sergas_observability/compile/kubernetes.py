@@ -5,7 +5,9 @@
 - a ServiceMonitor per scrape job: it selects the Services labelled
   `<service_label>: <job>` and scrapes their port `port_name`; a relabeling
   sets `job` to the job's name, so the rules' `job="..."` matchers hold
-  (the operator would otherwise name the job after the Service);
+  (the operator would otherwise name the job after the Service); for the
+  application's jobs, with `Stack.deployments`, another copies the pod label
+  `pod_label` into the deployment label, so blue and green are told apart;
 - a Probe per blackbox probe, sent through that environment's exporter;
 - an AlertmanagerConfig holding the environment's route tree, receivers and
   inhibit rules, converted from the Alertmanager compiler's own output;
@@ -160,6 +162,13 @@ def _static_labels(job: ScrapeJob | BlackboxProbe) -> list[dict[str, Any]]:
     return [{"action": "replace", "targetLabel": k, "replacement": v} for k, v in sorted(job.labels.items())]
 
 
+def deployment_relabeling(label: str, pod_label: str) -> dict[str, Any]:
+    """The pod's label `pod_label` as the target label `label` (service discovery spells
+    a label key with every character outside [A-Za-z0-9_] as '_')."""
+    source = "__meta_kubernetes_pod_label_" + re.sub(r"[^A-Za-z0-9_]", "_", pod_label)
+    return {"action": "replace", "sourceLabels": [source], "targetLabel": label}
+
+
 def service_monitor(stack: Stack, env: Environment, job: ScrapeJob) -> dict[str, Any]:
     settings = stack.kubernetes
     endpoint: dict[str, Any] = {"port": settings.port_name, "path": job.metrics_path, "scheme": job.scheme}
@@ -170,6 +179,8 @@ def service_monitor(stack: Stack, env: Environment, job: ScrapeJob) -> dict[str,
     if job.honor_labels:
         endpoint["honorLabels"] = True
     endpoint["relabelings"] = [{"action": "replace", "targetLabel": "job", "replacement": job.name}] + _static_labels(job)
+    if stack.deployments is not None and job.exporter == "app":
+        endpoint["relabelings"].append(deployment_relabeling(stack.deployments.label, stack.deployments.pod_label))
     return {
         "apiVersion": API_V1,
         "kind": "ServiceMonitor",

@@ -54,7 +54,7 @@ def config(stack: Stack, env: Environment) -> dict[str, Any]:
         "rule_files": [RULES_GLOB],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(env.alertmanagers)}]}]},
         "scrape_configs": [
-            scrape_config(job, env)
+            scrape_config(job, env, stack.deployments.label if stack.deployments else "")
             for job in stack.scrape_jobs + stack.probes  # type: ignore[operator]
             if env.name in job.targets
         ],
@@ -73,7 +73,8 @@ def remote_write(central: CentralMetrics) -> dict[str, Any]:
     return target
 
 
-def scrape_config(job: ScrapeJob | BlackboxProbe, env: Environment) -> dict[str, Any]:
+def scrape_config(job: ScrapeJob | BlackboxProbe, env: Environment, deployment_label: str = "") -> dict[str, Any]:
+    """`deployment_label`: the label a job's targets listed per deployment carry (Stack.deployments)."""
     section: dict[str, Any] = {"job_name": job.name}
     if job.interval:
         section["scrape_interval"] = job.interval
@@ -98,8 +99,23 @@ def scrape_config(job: ScrapeJob | BlackboxProbe, env: Environment) -> dict[str,
         return section
     if job.honor_labels:
         section["honor_labels"] = True
-    section.update(metrics_path=job.metrics_path, scheme=job.scheme, static_configs=[static])
+    section.update(metrics_path=job.metrics_path, scheme=job.scheme, static_configs=static_groups(job, env, deployment_label))
     return section
+
+
+def static_groups(job: ScrapeJob, env: Environment, deployment_label: str) -> list[dict[str, Any]]:
+    """The job's targets in `env`: one group per deployment, labelled with it, as a pod
+    label would label them in Kubernetes (targets of no deployment in one group)."""
+    named = job.deployments.get(env.name, {}) if deployment_label else {}
+    groups = [(name, addresses) for name, addresses in named.items()]
+    rest = [a for a in job.targets[env.name] if a not in job.deployment_of(env.name)] if named else list(job.targets[env.name])
+    if rest:
+        groups.insert(0, ("", tuple(rest)))
+    out = []
+    for name, addresses in groups:
+        labels = {**job.labels, **({deployment_label: name} if name else {})}
+        out.append({"targets": list(addresses), **({"labels": dict(sorted(labels.items()))} if labels else {})})
+    return out
 
 
 def config_path(install_dir: str, env: Environment) -> str:

@@ -74,6 +74,7 @@ from ..model.slo import (
     OBJECTIVE_RECORD,
     RECENT_EVENTS_RECORD,
     RECOVERY_WINDOWS,
+    SLI,
     SLO,
     TO_DATE_BUDGET_RECORD,
     TO_DATE_CLOCK_RECORD,
@@ -151,7 +152,7 @@ def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], links: Links) -> 
 
 
 def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links, events: "SLIEvents | None" = None) -> list[dict[str, Any]]:
-    events = events or SLIEvents(slo, metrics)
+    events = events or SLIEvents(slo.sli, metrics, slo.group_by)
     fast = [*events_rules(slo, events), *burn_rate_rules(slo, events)]
     fast.extend(alert_rule(slo, tier, links) for tier in slo.tiers)
     name, period = group_names(slo)
@@ -170,7 +171,7 @@ def rule_shape(slo: SLO, metrics: dict[str, Any]) -> str:
     fire and resolve at the same evaluations: their detection times are
     proven once per shape (compile.slo_tests)."""
     matchers = slo_matchers(slo)
-    groups = slo_groups(slo, metrics, Links("", ""), SLIEvents(slo, metrics).anonymous())
+    groups = slo_groups(slo, metrics, Links("", ""), SLIEvents(slo.sli, metrics, slo.group_by).anonymous())
     rules = [
         (group["interval"], rule.get("record", "alert"), rule.get("labels", {}).get("event"),
          rule.get("labels", {}).get("window"), rule["expr"].replace(matchers, "<slo>"))
@@ -216,7 +217,11 @@ def _rate_sum(selectors: Sequence[str], window: str) -> str:
 
 def _by(slo: SLO) -> str:
     """` by (route)` for an SLO grouped by route, '' otherwise."""
-    return f" by ({', '.join(slo.group_by)})" if slo.group_by else ""
+    return _by_labels(slo.group_by)
+
+
+def _by_labels(labels: Sequence[str]) -> str:
+    return f" by ({', '.join(labels)})" if labels else ""
 
 
 def _on(slo: SLO) -> str:
@@ -233,9 +238,8 @@ class SLIEvents:
     without bad events gets a bad rate of 0 (`or total * 0`), never a gap.
     """
 
-    def __init__(self, slo: SLO, metrics: dict[str, Any]):
-        sli = slo.sli
-        self._by = _by(slo)
+    def __init__(self, sli: SLI, metrics: dict[str, Any], group_by: Sequence[str] = ()):
+        self._by = _by_labels(group_by)
         self._good: tuple[str, ...] = ()
         self._bad: tuple[str, ...] = ()
         self._total: tuple[str, ...] = ()

@@ -63,7 +63,7 @@ def _input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int
 
 
 def _search(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
-    events = SLIEvents(slo, metrics)
+    events = SLIEvents(slo.sli, metrics, slo.group_by)
     if isinstance(slo.sli, ProbeSLI):  # one gauge: its value says good (1) or bad (0)
         return [(_concrete(slo.sli.selector, metrics), 1, 0)]
     if isinstance(slo.sli, LatencySLI):

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..model import DefinitionError, RecordingRule, Stack
 from ..promql.grafana import parseable_query
-from . import artifacts, references, semantics
+from . import artifacts, references, rollouts, semantics
 from .alert_dashboards import check_alert_dashboards
 from .alerts import check_alert
 from .catalog import Catalog
@@ -37,7 +37,7 @@ from .silences import apply_silences
 from .templates import check_with_promtool
 
 Check = Callable[[Stack, Callable[[Finding], None]], None]
-STRUCTURE_CHECKS: tuple[Check, ...] = references.CHECKS + artifacts.CHECKS + semantics.CHECKS
+STRUCTURE_CHECKS: tuple[Check, ...] = references.CHECKS + rollouts.CHECKS + artifacts.CHECKS + semantics.CHECKS
 
 
 class InternalError(Exception):

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..compile import compose, instrumentation, kubernetes, rule_tests, slo, slo_inputs
+from ..compile.rollout import rollout_dashboard
 from ..compile.slo_dashboard import by_service, slo_dashboards
 from ..model import BlackboxProbe, Definition, ScrapeJob, Stack
 from ..model.base import did_you_mean
@@ -82,6 +83,11 @@ def _all_dashboards(stack: Stack) -> list[tuple[Any, Definition, str, str, str]]
     generated = [
         (dashboard, group[0], f"the SLO dashboard of service '{service}'", "service", "service")
         for (service, group), dashboard in zip(by_service(slos).items(), slo_dashboards(stack, slos))
+    ]
+    rollouts = list(valid(stack.rollouts)) if stack.deployments is not None else []
+    generated += [
+        (rollout_dashboard(stack, rollout, stack.deployments.label), rollout, f"the dashboard of rollout '{rollout.name}'", "name", "name")
+        for rollout in rollouts if not any(c.invalid for c in rollout.checks)
     ]
     return generated + declared
 

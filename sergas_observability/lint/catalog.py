@@ -6,7 +6,8 @@ README's "Lint" section):
 - the labels its metric declares (plus `le` on histogram buckets and
   `quantile` on summaries);
 - `job` and `instance`, which every scrape adds, and the static `labels` of
-  the scrape jobs (or probes) that yield it;
+  the scrape jobs (or probes) that yield it; on the application's series,
+  the deployment label (`Stack.deployments`), one of its names;
 - NOT the environment's `external_labels` (`env`, `cluster`, ...):
   Prometheus attaches those only to what leaves it (alerts sent to
   Alertmanager, remote write, federation). A rule or a dashboard querying the
@@ -104,6 +105,10 @@ class Catalog:
         jobs = self.jobs_for(metric)
         base = frozenset(metric.label_names) | SCRAPE_LABELS | frozenset(k for job in jobs for k in job.labels)
         values: dict[str, frozenset[str]] = {"job": frozenset(job.name for job in jobs)}
+        deployments = self.stack.deployments
+        if deployments is not None and metric.exporter is None:  # the target label of every application series
+            base |= {deployments.label}
+            values[deployments.label] = frozenset(deployments.names)
         for label in metric.labels:
             if label.values is not None:
                 extra = {OVERFLOW_VALUE} if metric.exporter is None else set()

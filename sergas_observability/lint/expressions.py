@@ -51,12 +51,18 @@ def _slo_sources(stack: Stack) -> Iterator[Source]:
 
 
 def add_slo_series(stack: Stack, catalog: Catalog) -> None:
-    """What the SLO compiler records, readable by alerts and dashboards like any recorded series."""
+    """What the SLO and rollout compilers record, readable by alerts and dashboards like any recorded series."""
     if getattr(stack, "slos", ()):
         from ..model.slo import RECORDED_SERIES
 
         for name, labels in RECORDED_SERIES.items():
             catalog.add_recorded(name, None, frozenset(labels))
+    deployments = getattr(stack, "deployments", None)
+    if getattr(stack, "rollouts", ()) and deployments is not None:
+        from ..model.rollout import RECORDED_SERIES as ROLLOUT_SERIES
+
+        for name, labels in ROLLOUT_SERIES.items():
+            catalog.add_recorded(name, None, frozenset(labels) | {deployments.label})
 
 
 class Analysis:

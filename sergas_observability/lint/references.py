@@ -181,39 +181,43 @@ def check_slo_references(stack: Stack, emit: Emit) -> None:
             elif name not in severities:
                 _unknown(emit, slo if getattr(slo, field) else stack, field if getattr(slo, field) else f"slo_{field}",
                          "severity", name, severities, listed=True)
-        sli = slo.sli
         _check_groups(emit, slo, series)
-        if isinstance(sli, RatioSLI):
-            for field, texts in sli.selector_fields().items():
-                for text in texts:
-                    selector = selector_of(text)
-                    _check_selector(emit, slo, f"sli.{field}", selector, series)
-                    metric = metrics.get(selector.metric or "")
-                    if metric is not None and metric.kind is not MetricKind.COUNTER:
-                        emit(finding("promql/rate-on-non-counter", slo, f"sli.{field}",
-                                     f"'{metric.name}' is a {metric.kind.value}: the SLO counts events with rate(), which needs a counter"))
-            continue
-        if isinstance(sli, ProbeSLI):
-            selector = sli.selector
-            _check_selector(emit, slo, "sli.success", selector, series)
-            gauge = metrics.get(selector.metric or "")
-            if gauge is not None and gauge.kind is not MetricKind.GAUGE:
-                emit(finding("stack/unknown-reference", slo, "sli.success",
-                             f"'{gauge.name}' is a {gauge.kind.value}: a ProbeSLI counts the samples of a 0/1 gauge such as probe_success"))
-            _check_probe_interval(emit, slo, sli, stack)
-            continue
+        check_sli(emit, slo, slo.sli, stack, series, metrics)
+
+
+def check_sli(emit: Emit, owner: Definition, sli: Any, stack: Stack, series: dict[str, tuple[str, ...]], metrics: dict[str, Metric]) -> None:
+    """An SLI's selectors read declared metrics of the right kind, with their labels (`owner`: whose field `sli` is)."""
+    if isinstance(sli, RatioSLI):
+        for field, texts in sli.selector_fields().items():
+            for text in texts:
+                selector = selector_of(text)
+                _check_selector(emit, owner, f"sli.{field}", selector, series)
+                metric = metrics.get(selector.metric or "")
+                if metric is not None and metric.kind is not MetricKind.COUNTER:
+                    emit(finding("promql/rate-on-non-counter", owner, f"sli.{field}",
+                                 f"'{metric.name}' is a {metric.kind.value}: the SLO counts events with rate(), which needs a counter"))
+        return
+    if isinstance(sli, ProbeSLI):
         selector = sli.selector
-        family = metrics.get(selector.metric or "")
-        if family is None:
-            emit(finding("stack/unknown-reference", slo, "sli.histogram", f"metric '{selector.metric}' is not declared" + did_you_mean(selector.metric or "", metrics)))
-        elif family.kind is not MetricKind.HISTOGRAM:
-            emit(finding("stack/unknown-reference", slo, "sli.histogram", f"'{family.name}' is a {family.kind.value}, not a histogram"))
-        else:
-            _check_selector(emit, slo, "sli.histogram", Selector(f"{family.name}_bucket", selector.matchers), series)
-            _check_threshold(emit, slo, family)
+        _check_selector(emit, owner, "sli.success", selector, series)
+        gauge = metrics.get(selector.metric or "")
+        if gauge is not None and gauge.kind is not MetricKind.GAUGE:
+            emit(finding("stack/unknown-reference", owner, "sli.success",
+                         f"'{gauge.name}' is a {gauge.kind.value}: a ProbeSLI counts the samples of a 0/1 gauge such as probe_success"))
+        _check_probe_interval(emit, owner, sli, stack)
+        return
+    selector = sli.selector
+    family = metrics.get(selector.metric or "")
+    if family is None:
+        emit(finding("stack/unknown-reference", owner, "sli.histogram", f"metric '{selector.metric}' is not declared" + did_you_mean(selector.metric or "", metrics)))
+    elif family.kind is not MetricKind.HISTOGRAM:
+        emit(finding("stack/unknown-reference", owner, "sli.histogram", f"'{family.name}' is a {family.kind.value}, not a histogram"))
+    else:
+        _check_selector(emit, owner, "sli.histogram", Selector(f"{family.name}_bucket", selector.matchers), series)
+        _check_threshold(emit, owner, sli, family)
 
 
-def _check_probe_interval(emit: Emit, slo: SLO, sli: ProbeSLI, stack: Stack) -> None:
+def _check_probe_interval(emit: Emit, slo: Definition, sli: ProbeSLI, stack: Stack) -> None:
     """A ProbeSLI that reads a declared probe's job counts its probes by that probe's interval."""
     jobs = {value for name, op, value in sli.selector.matchers if name == "job" and op == "="}
     for probe in valid(stack.probes):
@@ -233,8 +237,8 @@ def _check_groups(emit: Emit, slo: SLO, series: dict[str, tuple[str, ...]]) -> N
                              f"'{name}' has no label '{label}' to group by" + did_you_mean(label, set(series[family]) | SCRAPE_LABELS)))
 
 
-def _check_threshold(emit: Emit, slo: SLO, family: Metric) -> None:
-    threshold = slo.sli.threshold  # type: ignore[union-attr]
+def _check_threshold(emit: Emit, slo: Definition, sli: LatencySLI, family: Metric) -> None:
+    threshold = sli.threshold
     if not family.buckets:
         emit(finding("stack/unknown-reference", slo, "sli.threshold", f"'{family.name}' declares no buckets to set a threshold on"))
     elif threshold not in family.buckets:
@@ -242,7 +246,7 @@ def _check_threshold(emit: Emit, slo: SLO, family: Metric) -> None:
         emit(finding("stack/unknown-reference", slo, "sli.threshold", f"{format(threshold, 'g')} is not a bucket of '{family.name}' ({buckets})"))
 
 
-def _check_selector(emit: Emit, slo: SLO, field: str, selector: Selector, series: dict[str, tuple[str, ...]]) -> None:
+def _check_selector(emit: Emit, slo: Definition, field: str, selector: Selector, series: dict[str, tuple[str, ...]]) -> None:
     name = selector.metric or ""
     if name not in series:
         emit(finding("stack/unknown-reference", slo, field, f"metric '{name}' is not declared" + did_you_mean(name, series)))

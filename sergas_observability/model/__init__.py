@@ -9,6 +9,7 @@ from .exporters import PostgresQuery, QueryValue
 from .meta import MetaMonitoring
 from .metrics import Label, Metric, MetricKind
 from .platforms import CentralMetrics, ComposeSettings, KubernetesSettings, ThanosSettings
+from .rollout import Deployments, Rollout, RolloutCheck, RolloutStep
 from .routing import EmailReceiver, PagerDutyReceiver, Severity, SlackReceiver, WebhookReceiver
 from .slo import DEFAULT_TIERS, SLO, BurnRateTier, LatencySLI, ProbeSLI, RatioSLI
 from .stack import Stack
@@ -16,7 +17,7 @@ from .targets import BlackboxProbe, ScrapeJob
 
 __all__ = [
     "Alert", "AlertScenario", "AlertTest", "BatchJob", "BlackboxProbe", "CentralMetrics", "ComposeSettings", "Dashboard",
-    "Definition", "DefinitionError", "KubernetesSettings", "MetaMonitoring", "PostgresQuery", "QueryValue", "ThanosSettings",
+    "Definition", "DefinitionError", "Deployments", "Rollout", "RolloutCheck", "RolloutStep", "KubernetesSettings", "MetaMonitoring", "PostgresQuery", "QueryValue", "ThanosSettings",
     "EmailReceiver", "Environment", "Label", "Metric", "MetricKind", "PagerDutyReceiver", "Panel", "Query",
     "RecordingRule", "Row", "SLO", "BurnRateTier", "LatencySLI", "ProbeSLI", "RatioSLI", "DEFAULT_TIERS", "ScrapeJob", "Severity", "SlackReceiver", "Stack", "Threshold", "WebhookReceiver",
     "duration_seconds", "format_duration",

@@ -18,6 +18,7 @@ from .environments import Environment
 from .metrics import Metric
 from .routing import Receiver, Severity
 from .slo import RECORDED_SERIES, SLO
+from .rollout import RECORDED_SERIES as ROLLOUT_SERIES, Deployments, Rollout
 from .platforms import CentralMetrics, ComposeSettings, KubernetesSettings, ThanosSettings
 from .targets import BlackboxProbe, ScrapeJob
 
@@ -57,6 +58,9 @@ class Stack(Definition):
     meta: MetaMonitoring | None = None
     exporter_queries: tuple[PostgresQuery, ...] = ()
     batch_jobs: tuple[BatchJob, ...] = ()
+    # The application's deployments side by side (blue-green, canary), and its rollouts.
+    deployments: Deployments | None = None
+    rollouts: tuple[Rollout, ...] = ()
     _derived_alerts: tuple[Alert, ...] | None = PrivateAttr(default=None)
     # Each compiler's documents, compiled once (compile.compiled): the validation
     # pass reads the dashboards and routes that generate then writes.
@@ -126,11 +130,16 @@ class Stack(Definition):
         """Every series name a query may read, with the labels it carries."""
         known: dict[str, tuple[str, ...]] = dict(BUILTIN_SERIES)
         for metric in self.metrics:
-            known.update(metric.series_names())
+            names = metric.series_names()
+            if self.deployments is not None and metric.exporter is None:  # every application series is a deployment's
+                names = {name: labels + (self.deployments.label,) for name, labels in names.items()}
+            known.update(names)
         for rule in self.recording_rules:
             known[rule.record] = tuple(rule.labels)
         if self.slos:  # what the SLO compiler records is readable like any metric
             known.update(RECORDED_SERIES)
+        if self.rollouts and self.deployments:  # what the rollout compiler records, per deployment
+            known.update({name: labels + (self.deployments.label,) for name, labels in ROLLOUT_SERIES.items()})
         if self.batch_jobs:  # what batch runs report through the pushgateway
             known.update(BATCH_SERIES)
         # The instrumentation runtime's own series (label overflow, errors), for alerts on them.

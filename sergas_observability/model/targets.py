@@ -31,6 +31,11 @@ class ScrapeJob(Definition):
 
     `exporter` says whose metrics the job yields ('app' for the application,
     otherwise the exporter catalog name); the lint and the docs use it.
+
+    `deployments` lists an environment's targets per deployment instead
+    (environment -> deployment -> addresses, names from `Stack.deployments`):
+    each target's series then carry the deployment label, as a pod label
+    gives them in Kubernetes. Those addresses are the environment's targets.
     """
 
     kind_name = "ScrapeJob"
@@ -47,9 +52,39 @@ class ScrapeJob(Definition):
     meta: bool = True
     meta_severity: str | None = None
     service: str | None = None
+    deployments: dict[str, dict[str, tuple[str, ...]]] = {}
 
     _name = field_validator("name")(classmethod(lambda cls, v: _check_job_name(v)))
     _targets = field_validator("targets")(classmethod(lambda cls, v: _check_targets(v)))
+
+    @field_validator("deployments")
+    @classmethod
+    def _deployment_targets(cls, value: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        for env, by_deployment in value.items():
+            if not by_deployment:
+                raise ValueError(f"environment '{env}' lists no deployments; leave it out instead")
+            _check_targets({f"{env}' deployment '{name}": addresses for name, addresses in by_deployment.items()})
+            every = [a for addresses in by_deployment.values() for a in addresses]
+            if len(set(every)) != len(every):
+                raise ValueError(f"environment '{env}' lists a target under two deployments")
+        return value
+
+    @after_check
+    def _targets_of_deployments(self) -> "ScrapeJob":
+        # An environment's deployments are its targets; given in both, they must agree.
+        merged = dict(self.targets)
+        for env, by_deployment in self.deployments.items():
+            addresses = tuple(a for group in by_deployment.values() for a in group)
+            if env in merged and set(merged[env]) != set(addresses):
+                raise self.fail("deployments", f"environment '{env}' has other targets in `targets`; give them in one place")
+            merged.setdefault(env, addresses)
+        if merged != self.targets:
+            object.__setattr__(self, "targets", merged)
+        return self
+
+    def deployment_of(self, env: str) -> dict[str, str]:
+        """address -> deployment, for the targets of `env` that name one."""
+        return {a: name for name, addresses in self.deployments.get(env, {}).items() for a in addresses}
 
     @field_validator("metrics_path")
     @classmethod

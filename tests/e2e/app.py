@@ -6,6 +6,7 @@ Faults are injected through /control/... endpoints, which sit outside the
 middleware so that driving the test never counts as application traffic:
 
     POST /control/errors?every=N            every Nth /api/accounts request answers 503 (0: none)
+    POST /control/slow?seconds=S            every /api/accounts request takes S seconds more (0: none)
     POST /control/inc?metric=NAME&by=X&L=V  add X to a counter or gauge of sergas_metrics, labels L=V
     GET  /control/stats                     requests served and failed so far
 
@@ -15,6 +16,7 @@ Usage: python app.py --port PORT
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,6 +43,7 @@ KNOWN_SERIES: tuple[tuple[Any, dict[str, str]], ...] = (
 
 class State:
     fail_every = 0
+    slow_seconds = 0.0
     served = 0
     failed = 0
 
@@ -56,6 +59,8 @@ async def api(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"]
     if path == "/api/accounts":
         State.served += 1
+        if State.slow_seconds:
+            await asyncio.sleep(State.slow_seconds)
         if State.fail_every and State.served % State.fail_every == 0:
             State.failed += 1
             await _respond(send, 503, b"upstream unavailable")
@@ -86,6 +91,8 @@ async def control(scope: dict[str, Any], receive: Any, send: Any) -> None:
     action = scope["path"].removeprefix("/control/")
     if action == "errors":
         State.fail_every = int(params.get("every", "0"))
+    elif action == "slow":
+        State.slow_seconds = float(params.get("seconds", "0"))
     elif action == "inc":
         instrument = getattr(metrics, params.pop("metric"))
         amount = float(params.pop("by", "1"))
