@@ -187,17 +187,16 @@ def _pct(share: float) -> str:
 
 
 def watch(spec: dict[str, Any], prometheus: Prometheus, step: dict[str, Any], candidate: str, baseline: str,
-          progress: Callable[[float, StepResult], None], poll: float = 15.0,
-          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> StepResult:
+          progress: Callable[[float, StepResult], None], poll: float = 15.0) -> StepResult:
     """Hold for the step's monitoring time, judging what has been seen so far every `poll` seconds.
 
     A check that fails on enough events ends the wait at once (a bad candidate
     is sent back as soon as it shows); otherwise the verdict is the one over
     the whole monitoring time."""
     total = float(step["monitor_seconds"])
-    start = clock()
+    start = time.monotonic()
     while True:
-        elapsed = clock() - start
+        elapsed = time.monotonic() - start
         if elapsed >= total:
             return judge(spec, prometheus, step, candidate, baseline)
         if elapsed >= min(poll, total):
@@ -205,7 +204,7 @@ def watch(spec: dict[str, Any], prometheus: Prometheus, step: dict[str, Any], ca
             progress(elapsed, interim)
             if interim.verdict == FAIL:
                 return interim
-        sleep(max(0.0, min(poll, total - elapsed)))
+        time.sleep(max(0.0, min(poll, total - elapsed)))
 
 
 def render_text(result: StepResult) -> str:

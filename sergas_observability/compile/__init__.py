@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the CLI reads OUTPUTS for its --help: keep this module light
     from ..model import Stack
 
-PRODUCERS = ("prometheus", "rules", "rule_tests", "slo", "slo_tests", "rollout", "alertmanager", "grafana", "instrumentation", "exporters", "compose")
+PRODUCERS = ("prometheus", "rules", "rule_tests", "slo", "slo_tests", "rollout", "rollout_tests", "alertmanager", "grafana", "instrumentation", "exporters", "compose")
 PACKAGERS = ("kubernetes", "distributed")
 
 # Output name (= its top-level directory) -> the compilers that write it.
 OUTPUTS: dict[str, tuple[str, ...]] = {
-    "prometheus": ("prometheus", "rules", "rule_tests", "slo", "slo_tests", "rollout"),  # configs, start flags, rules, rule tests, gate specs
+    "prometheus": ("prometheus", "rules", "rule_tests", "slo", "slo_tests", "rollout", "rollout_tests"),  # configs, start flags, rules, rule tests, gate specs
     "alertmanager": ("alertmanager",),
     "grafana": ("grafana",),  # dashboards and provisioning
     "python": ("instrumentation",),  # the typed metrics module

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..model.slo import SLO, LatencySLI, ProbeSLI, selector_of
+from ..model.slo import SLI, SLO, LatencySLI, ProbeSLI, selector_of
 from ..promql import Selector, format_selector
 from .slo import SLIEvents
 
@@ -29,21 +29,21 @@ class NoTestInput(ValueError):
 def test_input_problem(slo: SLO, metrics: dict[str, Any]) -> str | None:
     """Why no promtool test input can be derived for `slo` (None when it can); the validation pass reports it."""
     try:
-        input_series(slo, metrics)
+        input_series(slo.sli, metrics)
     except NoTestInput as exc:
         return str(exc)
     return None
 
 
-def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
+def input_series(sli: SLI, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
     """(series, good coefficient, bad coefficient): a series grows by good x g + bad x b.
 
     A function of the SLI and the label values declared for its metrics, found
     once per process (the validation pass and the compiler both ask)."""
-    key = (slo.sli.model_dump_json(), tuple((name, repr(metrics.get(name))) for name in slo.sli.metric_names()))
+    key = (sli.model_dump_json(), tuple((name, repr(metrics.get(name))) for name in sli.metric_names()))
     found = _INPUT_SERIES.get(key)
     if found is None:
-        found = _input_series(slo, metrics)
+        found = _input_series(sli, metrics)
         if len(_INPUT_SERIES) >= 4096:
             _INPUT_SERIES.clear()
         _INPUT_SERIES[key] = found
@@ -55,18 +55,18 @@ def input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]
 _INPUT_SERIES: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 
 
-def _input_series(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]] | NoTestInput:
+def _input_series(sli: SLI, metrics: dict[str, Any]) -> list[tuple[str, int, int]] | NoTestInput:
     try:
-        return _search(slo, metrics)
+        return _search(sli, metrics)
     except NoTestInput as exc:
         return exc
 
 
-def _search(slo: SLO, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
-    events = SLIEvents(slo.sli, metrics, slo.group_by)
-    if isinstance(slo.sli, ProbeSLI):  # one gauge: its value says good (1) or bad (0)
-        return [(_concrete(slo.sli.selector, metrics), 1, 0)]
-    if isinstance(slo.sli, LatencySLI):
+def _search(sli: SLI, metrics: dict[str, Any]) -> list[tuple[str, int, int]]:
+    events = SLIEvents(sli, metrics)
+    if isinstance(sli, ProbeSLI):  # one gauge: its value says good (1) or bad (0)
+        return [(_concrete(sli.selector, metrics), 1, 0)]
+    if isinstance(sli, LatencySLI):
         (bucket,) = events.selectors()["good"]
         (count,) = events.selectors()["total"]
         return [(_concrete(selector_of(bucket), metrics), 1, 0), (_concrete(selector_of(count), metrics), 1, 1)]

@@ -161,7 +161,7 @@ class Segment:
         return self.traffic * self.error_ratio
 
 
-def _counter_values(segments: Sequence[Segment], good: int, bad: int) -> str:
+def counter_values(segments: Sequence[Segment], good: int, bad: int) -> str:
     """promtool's expanding notation for a counter growing good x g + bad x b a minute.
 
     promtool adds the increment sample by sample, so each segment starts from
@@ -195,7 +195,7 @@ class SLOTests:
         self.slo = slo
         self.links = links
         self.every = every  # evaluation interval, minutes
-        self.series = input_series(slo, metrics)
+        self.series = input_series(slo.sli, metrics)
         # A probe's events are its samples, one an interval (its scenarios' traffic is that, and
         # it is never a quiet service: a probe keeps its schedule).
         self.probe_seconds = duration_seconds(slo.sli.interval) if isinstance(slo.sli, ProbeSLI) else 0.0
@@ -213,7 +213,7 @@ class SLOTests:
     # -- building blocks -------------------------------------------------------------
 
     def _values(self, segments: Sequence[Segment], good: int, bad: int) -> str:
-        return _gauge_values(segments, self.traffic) if self.probe else _counter_values(segments, good, bad)
+        return _gauge_values(segments, self.traffic) if self.probe else counter_values(segments, good, bad)
 
     def _input(self, segments: Sequence[Segment]) -> list[dict[str, str]]:
         if not self.slo.group_by:
@@ -221,7 +221,7 @@ class SLOTests:
         burning, *clean = self.groups
         quiet = [Segment(sum(seg.minutes for seg in segments), self.traffic, 0.0)]
         return [
-            {"series": _with_labels(text, group), "values": self._values(segments if group is burning else quiet, g, b)}
+            {"series": with_labels(text, group), "values": self._values(segments if group is burning else quiet, g, b)}
             for group in (burning, *clean) for text, g, b in self.series
         ]
 
@@ -533,7 +533,7 @@ def _groups(slo: SLO, series: list[tuple[str, int, int]], metrics: dict[str, Any
     return [first, {label: fixed.get(label, values[label][1]) for label in slo.group_by}]
 
 
-def _with_labels(text: str, labels: dict[str, str]) -> str:
+def with_labels(text: str, labels: dict[str, str]) -> str:
     selector = selector_of(text)
     given = {name for name, _, _ in selector.matchers}
     return format_selector(selector.metric or "", list(selector.matchers) + [(k, "=", v) for k, v in labels.items() if k not in given])

@@ -80,15 +80,16 @@ def _all_dashboards(stack: Stack) -> list[tuple[Any, Definition, str, str, str]]
     generated first, so a declared dashboard that takes a generated name is the one at fault."""
     declared = [(d, d, f"dashboard '{d.uid}'", "uid", "file") for d in valid(stack.dashboards)]
     slos = _slos(stack)
-    generated = [
+    generated: list[tuple[Any, Definition, str, str, str]] = [
         (dashboard, group[0], f"the SLO dashboard of service '{service}'", "service", "service")
         for (service, group), dashboard in zip(by_service(slos).items(), slo_dashboards(stack, slos))
     ]
-    rollouts = list(valid(stack.rollouts)) if stack.deployments is not None else []
-    generated += [
-        (rollout_dashboard(stack, rollout, stack.deployments.label), rollout, f"the dashboard of rollout '{rollout.name}'", "name", "name")
-        for rollout in rollouts if not any(c.invalid for c in rollout.checks)
-    ]
+    deployments = stack.deployments
+    if deployments is not None:
+        generated += [
+            (rollout_dashboard(stack, rollout, deployments.label), rollout, f"the dashboard of rollout '{rollout.name}'", "name", "name")
+            for rollout in valid(stack.rollouts) if not any(c.invalid for c in rollout.checks)
+        ]
     return generated + declared
 
 

@@ -206,3 +206,36 @@ def test_the_gate_judges_green_against_blue_and_the_regression_alert_pages(stack
         for process in reversed(processes):
             process.stop()
         recorder.stop()
+
+
+def test_the_gate_logs_in_with_the_credentials_in_a_file(tmp_path: Path) -> None:
+    """A real Prometheus behind basic auth (its web config): the gate's file credentials get it
+    in, no or wrong credentials are refused by Prometheus (exit 4)."""
+    import bcrypt
+    import socket
+
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1s\n")
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users:\n  gate: {bcrypt.hashpw(b's3cret', bcrypt.gensalt(rounds=4)).decode()}\n")
+    prom = servers.prometheus(config, tmp_path)
+    prom.argv.append(f"--web.config.file={web}")
+
+    def listening() -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex((HOST, prom.port)) == 0
+
+    prom.probe = listening
+    spec = Path(__file__).resolve().parents[2] / "generated/prometheus/rollouts/blue-green.json"
+    good, wrong = tmp_path / "good", tmp_path / "wrong"
+    good.write_text("gate:s3cret\n")
+    wrong.write_text("gate:guess\n")
+    try:
+        prom.start()
+        code, result, err = _gate(spec, prom.url, "--step", "1", "--basic-auth-file", str(good))
+        assert code == 3 and result["verdict"] == "undecided", err  # in: no deployment has served anything yet
+        for args in ((), ("--basic-auth-file", str(wrong))):
+            code, result, err = _gate(spec, prom.url, "--step", "1", *args)
+            assert code == 4 and "HTTP 401" in err, (args, err)
+    finally:
+        prom.stop()
