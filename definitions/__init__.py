@@ -16,6 +16,7 @@ from .postgres_queries import POSTGRES_QUERIES
 from .recording import RECORDING_RULES
 from .rollouts import DEPLOYMENTS, ROLLOUTS
 from .routing import RECEIVERS, SEVERITIES
+from .runbooks import RUNBOOK_DOCUMENTS
 from .scraping import META, PROBES, SCRAPE_JOBS
 from .slos import SLOS
 
@@ -46,4 +47,7 @@ stack = Stack(
     # Blue and green side by side in production, and the rollout between them (definitions/rollouts.py).
     deployments=DEPLOYMENTS,
     rollouts=ROLLOUTS,
+    # Every runbook link must resolve to one of these (definitions/runbooks.py).
+    runbooks=RUNBOOK_DOCUMENTS,
+    prometheus_url="https://prometheus.sergas-agents.com",
 )

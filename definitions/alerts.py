@@ -9,7 +9,7 @@ sample a minute.
 
 from sergas_observability.model import Alert, AlertScenario, AlertTest
 
-RUNBOOKS = "https://runbooks.sergas-agents.com"
+from .runbooks import RUNBOOKS
 # Dashboard uids (definitions/dashboards.py) linked from each alert's annotations.
 OVERVIEW = "sergas-system-overview"
 DATABASE = "sergas-database-performance"

@@ -9,7 +9,7 @@ each deploy.
 
 from sergas_observability.model import BatchJob
 
-RUNBOOKS = "https://runbooks.sergas-agents.com"
+from .runbooks import RUNBOOKS
 DATABASE = "sergas-database-performance"
 
 wal_backup = BatchJob(

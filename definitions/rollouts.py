@@ -11,7 +11,8 @@ after each step by the same SLIs the SLO alerts page on.
 
 from sergas_observability.model import Deployments, Rollout, RolloutCheck, RolloutStep
 
-from .slos import RUNBOOKS, http_availability, http_latency
+from .runbooks import RUNBOOKS
+from .slos import http_availability, http_latency
 
 DEPLOYMENTS = Deployments(label="deployment", names=("blue", "green", "canary"), pod_label="deployment")
 

@@ -8,6 +8,8 @@ cut-over, so both are scraped.
 
 from sergas_observability.model import BlackboxProbe, MetaMonitoring, ScrapeJob
 
+from .runbooks import RUNBOOKS
+
 app = ScrapeJob(
     name="sergas-app",
     exporter="app",
@@ -110,6 +112,6 @@ PROBES = (health,)
 # one for the metrics our alerts read going missing (sergas_observability/model/meta.py).
 META = MetaMonitoring(
     severity="P1",
-    runbook_url="https://runbooks.sergas-agents.com/incident_response.md#monitoring-gaps",
+    runbook_url=f"{RUNBOOKS}/incident_response.md#monitoring-gaps",
     dashboard="sergas-system-overview",
 )

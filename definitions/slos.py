@@ -8,7 +8,7 @@ slo_page_severity and slo_ticket_severity, definitions/__init__.py).
 
 from sergas_observability.model import SLO, LatencySLI, ProbeSLI, RatioSLI
 
-RUNBOOKS = "https://runbooks.sergas-agents.com"
+from .runbooks import RUNBOOKS
 
 http_availability = SLO(
     service="sergas-app",

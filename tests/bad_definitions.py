@@ -43,6 +43,7 @@ Expected = tuple[str, str]  # (marker of the line, the rest of the error line af
 
 S = "stack = Stack("
 EXTRA = "\nstack = Stack("  # insert a definition on its own line before the Stack
+RUNBOOK = '''book = Runbook(name="demo", url="https://runbooks.example.com/demo", sections=("down", "queue", "availability", "latency"))'''
 
 
 # Two SLOs whose rule files are both slo-demo-latency-x.yml.
@@ -58,6 +59,14 @@ def add(line: str, to: str, item: str) -> list[Edit]:
 # (case id, edits, expected error lines, the rule each line is of)
 CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
     # -- a definition's own fields -------------------------------------------------------
+    ("runbook section typo", [(EXTRA, "\n" + RUNBOOK + EXTRA), ("slos=(availability, speed))", "slos=(availability, speed), runbooks=(book,))"),
+                              ("demo#down", "demo#dwon")],
+     [("down = ", "Alert 'DemoDown' field 'runbook_url': runbook 'demo' has no section 'dwon' (did you mean 'down'?) (its sections: down, queue, availability, latency)")],
+     ["stack/unknown-runbook"]),
+    ("runbook not declared", [(EXTRA, "\n" + RUNBOOK + EXTRA), ("slos=(availability, speed))", "slos=(availability, speed), runbooks=(book,))"),
+                              ('runbook_url="https://runbooks.example.com/demo#queue"', 'runbook_url="https://wiki.example.com/demo#queue"')],
+     [("backlog = ", "Alert 'DemoQueueBacklog' field 'runbook_url': 'https://wiki.example.com/demo' is no declared runbook (did you mean 'https://runbooks.example.com/demo'?) (Stack.runbooks)")],
+     ["stack/unknown-runbook"]),
     ("misspelt field", [('runbook_url="https://runbooks.example.com/demo#down"', 'runbook="https://runbooks.example.com/demo#down"')],
      [("down = ", "Alert 'DemoDown' field 'runbook': unknown field (did you mean 'runbook_url'?)")], ["definition/invalid"]),
     ("missing for", [('for_="1m", severity="P0"', 'severity="P0"')],
@@ -287,6 +296,9 @@ CASES: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
 
 # Likely mistakes: generate prints them and writes the tree.
 WARNINGS: list[tuple[str, list[Edit], list[Expected], list[str]]] = [
+    ("placeholder runbook", [('runbook_url="https://runbooks.example.com/demo#availability"', 'runbook_url="https://runbooks.invalid/slo/demo-availability"')],
+     [("availability = ", "SLO 'availability' field 'runbook_url': 'https://runbooks.invalid/slo/demo-availability' is a placeholder: on-call gets no runbook; link a real one")],
+     ["stack/placeholder-runbook"]),
     ("one failed event alerts", [("objective=99.5", "objective=99.5, min_bad_events=1")],
      [("availability = ", "SLO 'availability' field 'min_bad_events': min_bad_events=1: at low traffic a single failed event fires every tier whose windows it fills; give 2 or more (default 10) [slo/tiny-budget]")], ["slo/tiny-budget"]),
 ]

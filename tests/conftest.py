@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sergas_observability.compile import compile_stack
+from sergas_observability.lint import ensure_valid
 from sergas_observability.loader import load_stack
 from sergas_observability.output import render_all, write_tree
 
@@ -23,7 +24,7 @@ def stack():
 def tree(stack, tmp_path_factory) -> Path:
     """generated/ as `make generate` writes it, in a temporary directory."""
     out = tmp_path_factory.mktemp("generated") / "generated"
-    write_tree(render_all(compile_stack(stack)), out)
+    write_tree(render_all(compile_stack(ensure_valid(stack))), out)  # validated first, as generate does
     return out
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the CLI reads OUTPUTS for its --help: keep this module ligh
     from ..model import Stack
 
 PRODUCERS = ("prometheus", "rules", "rule_tests", "slo", "slo_tests", "rollout", "rollout_tests", "alertmanager", "grafana", "instrumentation", "exporters", "compose")
-PACKAGERS = ("kubernetes", "distributed")
+PACKAGERS = ("kubernetes", "distributed", "catalog")
 
 # Output name (= its top-level directory) -> the compilers that write it.
 OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -42,6 +42,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "kubernetes": ("kubernetes",),
     "thanos": ("distributed",),
     "mimir": ("distributed",),
+    "catalog": ("catalog",),  # the on-call catalog: every alert, its routing and runbook (Markdown)
 }
 # Outputs whose files an output refers to on disk: compose mounts theirs.
 REQUIRES: dict[str, tuple[str, ...]] = {"compose": ("prometheus", "alertmanager", "grafana", "exporters")}
@@ -108,6 +109,9 @@ def produce(stack: Stack, producers: Iterable[str] = PRODUCERS) -> dict[str, Any
 
 def compile_stack(stack: Stack, outputs: Iterable[str] | None = None) -> dict[str, Any]:
     """The documents of the chosen `outputs` (default: all): the producers', then the packagers' wrappers of them.
+
+    Validate the stack first (`lint.ensure_valid`, as `generate` does): the
+    catalog prints the validation pass's latency figures.
 
     Raises OutputError for an unknown or incomplete choice (see `choose`)."""
     chosen = tuple(OUTPUTS) if outputs is None else choose(outputs)

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..model import DefinitionError, RecordingRule, Stack
 from ..promql.grafana import parseable_query
-from . import artifacts, references, rollouts, semantics
+from . import artifacts, references, rollouts, runbooks, semantics
 from .alert_dashboards import check_alert_dashboards
 from .alerts import check_alert
 from .catalog import Catalog
@@ -37,7 +37,7 @@ from .silences import apply_silences
 from .templates import check_with_promtool
 
 Check = Callable[[Stack, Callable[[Finding], None]], None]
-STRUCTURE_CHECKS: tuple[Check, ...] = references.CHECKS + rollouts.CHECKS + artifacts.CHECKS + semantics.CHECKS
+STRUCTURE_CHECKS: tuple[Check, ...] = references.CHECKS + rollouts.CHECKS + runbooks.CHECKS + artifacts.CHECKS + semantics.CHECKS
 
 
 class InternalError(Exception):
@@ -119,6 +119,8 @@ def _run(stack: Stack | None, load_errors: Sequence[DefinitionError], documents:
             figures = _analyse(stack, documents, promtool, emit)
         except Exception as exc:
             raise InternalError("validation (expression analysis)", exc) from exc
+        # The catalog compiler prints them (a Stack is frozen: they stay true for it).
+        stack._compiled["latency-figures"] = tuple(figures)
     unchecked = frozenset() if promtool else TOOL_RULES
     findings = _dedupe(apply_silences(stack, found, unchecked=unchecked))
     return Report(findings=ordered(findings), latency=figures)

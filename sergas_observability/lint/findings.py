@@ -26,6 +26,8 @@ RULES: dict[str, tuple[Level, str]] = {
     "stack/invalid-name": ("error", "a name a target refuses: not a DNS label, not a Python identifier, too long"),
     "stack/untestable": ("error", "no promtool test can be generated (templates that do not expand, selectors no declared series matches)"),
     "stack/too-large": ("error", "a generated file larger than its target holds (a dashboard over a ConfigMap's 1 MiB)"),
+    "stack/unknown-runbook": ("error", "a runbook_url that is no declared runbook, or names a section it does not have"),
+    "stack/placeholder-runbook": ("warning", "a runbook_url that points nowhere on purpose (an importer's runbooks.invalid)"),
     "config/address": ("error", "an address that is not host:port, a probe URL without scheme"),
     "config/unscraped-environment": ("error", "an environment no scrape job or probe targets: every alert there is silent"),
     "routing/inhibition-cycle": ("error", "severities that inhibit each other: both muted while both fire"),

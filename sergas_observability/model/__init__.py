@@ -10,6 +10,7 @@ from .meta import MetaMonitoring
 from .metrics import Label, Metric, MetricKind
 from .platforms import CentralMetrics, ComposeSettings, KubernetesSettings, ThanosSettings
 from .rollout import Deployments, Rollout, RolloutCheck, RolloutStep
+from .runbooks import Runbook
 from .routing import EmailReceiver, PagerDutyReceiver, Severity, SlackReceiver, WebhookReceiver
 from .slo import DEFAULT_TIERS, SLO, BurnRateTier, LatencySLI, ProbeSLI, RatioSLI
 from .stack import Stack
@@ -19,6 +20,6 @@ __all__ = [
     "Alert", "AlertScenario", "AlertTest", "BatchJob", "BlackboxProbe", "CentralMetrics", "ComposeSettings", "Dashboard",
     "Definition", "DefinitionError", "Deployments", "Rollout", "RolloutCheck", "RolloutStep", "KubernetesSettings", "MetaMonitoring", "PostgresQuery", "QueryValue", "ThanosSettings",
     "EmailReceiver", "Environment", "Label", "Metric", "MetricKind", "PagerDutyReceiver", "Panel", "Query",
-    "RecordingRule", "Row", "SLO", "BurnRateTier", "LatencySLI", "ProbeSLI", "RatioSLI", "DEFAULT_TIERS", "ScrapeJob", "Severity", "SlackReceiver", "Stack", "Threshold", "WebhookReceiver",
+    "RecordingRule", "Row", "Runbook", "SLO", "BurnRateTier", "LatencySLI", "ProbeSLI", "RatioSLI", "DEFAULT_TIERS", "ScrapeJob", "Severity", "SlackReceiver", "Stack", "Threshold", "WebhookReceiver",
     "duration_seconds", "format_duration",
 ]

@@ -19,6 +19,7 @@ from .metrics import Metric
 from .routing import Receiver, Severity
 from .slo import RECORDED_SERIES, SLO
 from .rollout import RECORDED_SERIES as ROLLOUT_SERIES, Deployments, Rollout
+from .runbooks import Runbook
 from .platforms import CentralMetrics, ComposeSettings, KubernetesSettings, ThanosSettings
 from .targets import BlackboxProbe, ScrapeJob
 
@@ -61,6 +62,8 @@ class Stack(Definition):
     # The application's deployments side by side (blue-green, canary), and its rollouts.
     deployments: Deployments | None = None
     rollouts: tuple[Rollout, ...] = ()
+    # The runbooks on-call reads: with any declared, every runbook link must resolve to one.
+    runbooks: tuple[Runbook, ...] = ()
     _derived_alerts: tuple[Alert, ...] | None = PrivateAttr(default=None)
     # Each compiler's documents, compiled once (compile.compiled): the validation
     # pass reads the dashboards and routes that generate then writes.
@@ -71,6 +74,8 @@ class Stack(Definition):
     group_by: tuple[str, ...] = ()  # default: alertname, the environment label, service
     inhibit_equal: tuple[str, ...] = ()  # default: the environment label, service
     grafana_url: str = "http://localhost:3000"
+    # Where people open Prometheus (the catalog links each alert's expression to its graph page).
+    prometheus_url: str = "http://localhost:9090"
     # The application's metrics port, the generated module's default (0: from its scrape targets).
     metrics_port: int = 0
     # Severities of SLO pages and tickets, for SLOs that name none.
