@@ -93,7 +93,8 @@ def build(directory: Path, spec: Path = SPEC, slos: int | None = None) -> int:
     package = directory / PACKAGE
     package.mkdir(parents=True)
     source, count = spec_to_import(spec.resolve(), slos, directory)
-    command = [cli(), "import", "sloth", str(source), "--page-severity", "critical", "--ticket-severity", "warning"]
+    command = [cli(), "import", "sloth", str(source), "--page-severity", "critical", "--ticket-severity", "warning",
+               "--runbook-base", "https://runbooks.example.com/slo"]  # a real base: runbooks.invalid links are warned about
     with open(package / "slos.py", "w", encoding="utf-8") as out:
         subprocess.run(command, cwd=directory, stdout=out, check=True)
     (package / "__init__.py").write_text(INIT.format(count=count, services=SERVICES), encoding="utf-8")

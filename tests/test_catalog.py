@@ -8,6 +8,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+import pytest
 import yaml
 
 from sergas_observability import toolchain
@@ -159,3 +160,17 @@ def test_a_hand_written_file_is_never_overwritten(tmp_path):
     result = subprocess.run(generate, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and "would overwrite are not in its .sergas-obs-manifest (catalog/runbooks/SCALING.md)" in result.stderr
     assert mine.read_text() == "# Scaling, by hand\n"
+
+
+def test_an_slo_tiers_latency_is_its_workbook_detection(stack, tree):
+    from sergas_observability.model import duration_seconds
+
+    sections = _sections((tree / "catalog/alerts.md").read_text())
+    slo = next(s for s in stack.slos if s.name == "http-availability")
+    for tier in slo.tiers:
+        line = re.search(r"^- \*\*latency\*\* (.*)$", sections[slo.tier_alert_name(tier)], flags=re.M).group(1)
+        detection = slo.error_budget * tier.rate_for(slo.period_seconds) * duration_seconds(tier.long)  # seconds, at 100 % errors
+        shown = re.search(r"detection at a total outage (\S+)", line).group(1)
+        assert abs(duration_seconds(shown) - detection) <= 1, (tier.long, line)
+        terms = [duration_seconds(t) for t in re.findall(r"(?:scrape|evaluation|outage|group_wait) (\S+)", line)]
+        assert duration_seconds(re.search(r"= \*\*(\S+)\*\*", line).group(1)) == pytest.approx(sum(terms), abs=1)

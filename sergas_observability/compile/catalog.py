@@ -31,11 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Environment, PagerDutyReceiver, Stack, format_duration
+from ..model import Environment, PagerDutyReceiver, Stack, duration_seconds, format_duration
 from ..model.runbooks import split_link
 from ..output import HEADER
 from .packaging import rule_files
-from .slo import Links, num
+from .slo import FAST_INTERVAL, Links, num
+from .slo_tests import detection
 
 ALERTS_FILE = "catalog/alerts.md"
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
@@ -178,15 +179,42 @@ def _code(text: str) -> str:
 def _latency(stack: Stack, name: str) -> str:
     if "latency-figures" not in stack._compiled:
         return "not computed: the stack was compiled without the validation pass (lint.ensure_valid)"
-    figures = {f.alert: f for f in stack._compiled["latency-figures"]}
-    figure = figures.get(name)
+    figure = _indexed(stack, "catalog:figures", lambda: {f.alert: f for f in stack._compiled["latency-figures"]}).get(name)
     if figure is None:
-        return "modelled by its generated tests (the scenarios below), not by the latency budget"
+        return _slo_latency(stack, name) or "modelled by its generated tests (the scenarios below), not by the latency budget"
     terms = [("scrape", figure.scrape), ("evaluation", figure.evaluation), ("window", figure.window), ("for", figure.for_),
              ("group_wait", figure.group_wait)]
     text = " + ".join(f"{label} {format_duration(value)}" for label, value in terms) + f" = **{format_duration(figure.total)}**"
     budget = f" (budget {format_duration(figure.budget)} for {figure.severity})" if figure.budget is not None else ""
     return f"{text}{budget}, worst in {figure.environment}"
+
+
+def _slo_latency(stack: Stack, name: str) -> str:
+    """An SLO tier's time to notification at a total outage: the workbook's detection time (the
+    generated timing tests prove it to the evaluation), after the scrape, before group_wait."""
+    tiers = _indexed(stack, "catalog:tiers", lambda: {slo.tier_alert_name(t): (slo, t) for slo in stack.slos for t in slo.tiers})
+    if name not in tiers:
+        return ""
+    slo, tier = tiers[name]
+    links = Links.of(stack)
+    minutes = detection(slo, tier, 1.0)
+    if minutes is None:
+        return "a total outage never fires it (its burn rate exceeds 100 % errors)"
+    severity = stack.severity(links.severity(slo, tier))
+    scrape = max(duration_seconds(env.scrape_interval) for env in stack.environments)
+    terms = [("scrape", scrape), ("evaluation", duration_seconds(FAST_INTERVAL)), ("detection at a total outage", minutes * 60),
+             ("group_wait", duration_seconds(severity.group_wait))]
+    total = sum(value for _, value in terms)
+    text = " + ".join(f"{label} {format_duration(round(value))}" for label, value in terms)
+    budget = f" (budget {severity.latency_budget} for {severity.name})" if getattr(severity, "latency_budget", None) else ""
+    return f"{text} = **{format_duration(round(total))}**{budget}: budget x burn rate x long window, the SRE workbook's"
+
+
+def _indexed(stack: Stack, key: str, build: Any) -> Any:
+    """A lookup table built once per Stack (frozen: it stays true)."""
+    if key not in stack._compiled:
+        stack._compiled[key] = build()
+    return stack._compiled[key]
 
 
 def _threshold(expr: str) -> str:

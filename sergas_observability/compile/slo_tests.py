@@ -190,6 +190,14 @@ def _gauge_values(segments: Sequence[Segment], per_minute: float) -> str:
     return " ".join(parts)
 
 
+def detection(slo: SLO, tier: BurnRateTier, error_ratio: float) -> float | None:
+    """Minutes from the start of a constant burn to the workbook's detection (None: never)."""
+    rate = tier.rate_for(slo.period_seconds)
+    if error_ratio / slo.error_budget <= rate * 1.0001:
+        return None
+    return round(slo.error_budget * rate * _minutes(tier.long) / error_ratio, 6)
+
+
 class SLOTests:
     def __init__(self, slo: SLO, metrics: dict[str, Any], links: Links, every: int = 1):
         self.slo = slo
@@ -250,11 +258,7 @@ class SLOTests:
         return test
 
     def detection(self, tier: BurnRateTier, error_ratio: float) -> float | None:
-        """Minutes from the start of a constant burn to the workbook's detection (None: never)."""
-        rate = tier.rate_for(self.slo.period_seconds)
-        if error_ratio / self.slo.error_budget <= rate * 1.0001:
-            return None
-        return round(self.slo.error_budget * rate * _minutes(tier.long) / error_ratio, 6)
+        return detection(self.slo, tier, error_ratio)
 
     def latest_firing(self, tier: BurnRateTier, workbook: float) -> int:
         """The evaluation by which the tier must fire: the first one after the

@@ -12,7 +12,7 @@ The matchers are inserted into the text, found by a small PromQL lexer: in
 PromQL every `{...}` outside a string is a selector's matchers, and a name is
 a selector unless it calls a function or aggregation (`name(`, `sum by`), is
 a keyword, a number (`Inf`, `NaN`) or a label of a `by (...)`-style list.
-Each expression is lexed once; the matchers of each environment are then
+Each expression is read once, by one regex pass; the matchers of each environment are then
 filled in (tests/test_distributed.py checks the result against the parser).
 """
 
@@ -26,17 +26,6 @@ from collections.abc import Mapping
 # Where the added matchers go: each expression is lexed once, then filled in for every environment.
 _SLOT = "\x00"
 
-_TOKEN = re.compile(
-    r"""
-      (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
-    | (?P<comment>\#[^\n]*)
-    | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[a-zA-Z0-9_]*)
-    | (?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)
-    | (?P<space>\s+)
-    | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 _KEYWORDS = frozenset({"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"})
 # Followed by a parenthesised list of label names, not of expressions.
 _LABEL_LISTS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
@@ -59,48 +48,46 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_PIECE = re.compile(
+    r"""
+      (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
+    | (?P<comment>\#[^\n]*)
+    | (?P<braces>\{(?:[^{}"'`]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)*\})
+    | (?P<brackets>\[[^\]]*\])
+    | (?P<labels>\b(?:"""
+    + "|".join(sorted(_LABEL_LISTS))
+    + r""")(?:\s|\#[^\n]*)*\([^)]*\))
+    | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[a-zA-Z0-9_]*)
+    | (?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# What follows a name, past spaces and comments: its next character, or its next word.
+_NEXT = re.compile(r"(?:\s|\#[^\n]*)*(?:([a-zA-Z_][a-zA-Z0-9_]*)|(.))", re.DOTALL)
+
+
 @functools.lru_cache(maxsize=65536)
 def _template(expr: str) -> str:
-    """`expr` with _SLOT where each selector's added matchers go."""
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(expr)]
-    significant = [i for i, (kind, _) in enumerate(tokens) if kind not in ("space", "comment")]
-    following = {a: b for a, b in zip(significant, significant[1:])}
+    """`expr` with _SLOT where each selector's added matchers go.
 
-    def next_text(i: int) -> str:
-        j = following.get(i)
-        return tokens[j][1] if j is not None else ""
+    One regex pass over the text: strings, comments, `[...]` windows, `by (...)`-style
+    label lists and numbers are kept as they are; a `{...}` gets the slot before its
+    `}`; a name that is neither a keyword, a number, a function or aggregation nor
+    followed by its own `{...}` is a bare metric and gains `{slot}`."""
 
-    out: list[str] = []
-    i, depth_brackets = 0, 0
-    skip_list = False  # inside a `by (...)`-style list of label names
-    while i < len(tokens):
-        kind, text = tokens[i]
-        if kind == "other" and text == "{":  # a selector's matchers: copy them, then the slot
-            j = i + 1
-            while j < len(tokens) and tokens[j][1] != "}":
-                j += 1
-            inner = "".join(t for _, t in tokens[i + 1:j]).rstrip()
-            body = "".join(t for _, t in tokens[i + 1:j])
-            trailing = body[len(inner):]
+    def piece(match: re.Match[str]) -> str:
+        kind, text = match.lastgroup, match.group()
+        if kind == "braces":
+            body = text[1:-1]
+            inner = body.rstrip()
             sep = "" if not inner.strip() or inner.endswith(",") else ","
-            out.append("{" + inner + sep + _SLOT + trailing + "}")
-            i = j + 1
-            continue
-        out.append(text)
-        if kind == "other" and text == "[":
-            depth_brackets += 1
-        elif kind == "other" and text == "]":
-            depth_brackets -= 1
-        elif kind == "other" and text == ")" and skip_list:
-            skip_list = False
-        elif kind == "name" and not depth_brackets and not skip_list:
-            after = next_text(i)
-            lower = text.lower()
-            if text in _LABEL_LISTS:
-                skip_list = after == "("
-            elif text in _KEYWORDS or lower in _NUMBERS or after == "(" or (text in _AGGREGATIONS and after in ("by", "without")):
-                pass
-            elif after != "{":  # a bare metric name
-                out.append("{" + _SLOT + "}")
-        i += 1
-    return "".join(out)
+            return "{" + inner + sep + _SLOT + body[len(inner):] + "}"
+        if kind != "name" or text in _KEYWORDS or text.lower() in _NUMBERS:
+            return text
+        after = _NEXT.match(expr, match.end())
+        word, char = (after.group(1), after.group(2)) if after else (None, None)
+        if char in ("(", "{") or (text in _AGGREGATIONS and word in ("by", "without")):
+            return text
+        return text + "{" + _SLOT + "}"
+
+    return _PIECE.sub(piece, expr)
