@@ -18,6 +18,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .model.base import duration_seconds
+
 if TYPE_CHECKING:
     from .model import Stack
 
@@ -136,16 +138,30 @@ def validate_tree(stack: "Stack", out_dir: Path, outputs: Iterable[str] = CHECKE
             checks.append(partial(check_rules, rule_files))
         for test_file in sorted((out_dir / "prometheus" / "tests").glob("*.yml")):
             checks.append(partial(run_rule_tests, test_file))
-    # Longest first, so the last check to start is a short one (the size of a
-    # test file stands for its cost: each evaluation step is a few lines of it).
+    # Longest first, so the last check to start is a short one.
     order = sorted(range(len(checks)), key=lambda i: -_cost(checks[i]))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         done = dict(zip(order, pool.map(lambda i: checks[i](), order)))
     return [finding for i in range(len(checks)) for finding in done[i]]
 
 
-def _cost(check: partial[list[Finding]]) -> int:
-    if check.func is run_rule_tests:
-        (path,) = check.args
-        return path.stat().st_size if path.is_file() else 0
-    return 0
+_EVAL_TIME = re.compile(r"^\s*(?:- )?eval_time: *'?([0-9a-z]+)", re.M)
+_EVERY = re.compile(r"^evaluation_interval: *([0-9a-z]+)", re.M)
+_TEST = re.compile(r"^- ", re.M)
+
+
+def _cost(check: partial[list[Finding]]) -> float:
+    """A rule test's evaluation steps: promtool evaluates every rule at every step up to
+    each test's last eval_time, so that is its cost (a file's size is not: a days-long
+    replay is a few lines)."""
+    if check.func is not run_rule_tests:
+        return 0.0
+    (path,) = check.args
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    every = _EVERY.search(text)
+    step = duration_seconds(every.group(1)) if every else 60.0
+    tests = _TEST.split(text.split("\ntests:", 1)[-1])
+    return sum(max((duration_seconds(t) for t in _EVAL_TIME.findall(test)), default=0.0) for test in tests) / max(step, 1.0)

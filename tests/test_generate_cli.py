@@ -229,3 +229,17 @@ def test_an_internal_error_is_one_line_and_exit_3(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
     debug = CliRunner().invoke(main, ["--debug", "generate", "--definitions", "demo_defs", "--out", "out"])
     assert isinstance(debug.exception, RuntimeError)
+
+
+def test_check_starts_the_longest_replay_first(tree):
+    """A rule test's cost is its evaluation steps, not its size: the days files (a few lines
+    replaying days at 5m) go before the minute-by-minute timing files (long lists of checks)."""
+    from functools import partial
+
+    from sergas_observability.toolchain import _cost, run_rule_tests
+
+    tests = tree / "prometheus/tests"
+    cost = {p.name: _cost(partial(run_rule_tests, p)) for p in tests.glob("*.test.yml")}
+    days, timing = "slo-sergas-app-http-availability.days.test.yml", "slo-sergas-app-http-availability.timing.test.yml"
+    assert (tests / days).stat().st_size < (tests / timing).stat().st_size / 10
+    assert cost[days] > cost[timing] > cost["slo-sergas-app-http-availability.test.yml"] > 0
