@@ -9,10 +9,10 @@ STAMP  := $(VENV)/.installed-stamp
 TOOLS  := promtool amtool prometheus prometheus-alertmanager docker-compose \
           prometheus-postgres-exporter prometheus-redis-exporter prometheus-node-exporter \
           prometheus-blackbox-exporter prometheus-pushgateway redis-server psql mkfs.ext4 \
-          /usr/lib/postgresql/15/bin/postgres
+          /usr/lib/postgresql/15/bin/postgres victoria-metrics vmalert
 PACKAGES := prometheus prometheus-alertmanager docker-compose \
           prometheus-postgres-exporter prometheus-redis-exporter prometheus-node-exporter \
-          prometheus-blackbox-exporter prometheus-pushgateway redis-server postgresql-15 e2fsprogs
+          prometheus-blackbox-exporter prometheus-pushgateway redis-server postgresql-15 e2fsprogs victoria-metrics
 
 .PHONY: help generate check lint test e2e tools venv bench clean grafana-schema
 

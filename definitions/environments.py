@@ -33,14 +33,15 @@ production = Environment(
 
 ENVIRONMENTS = (development, staging, production)
 
-# Staging and production also ship everything to the central Mimir: one place
-# to compare environments (series there carry `env` and `cluster`), and where
-# the Mimir ruler evaluates generated/mimir/rules/. Development stays local.
+# Staging and production also ship everything to the central VictoriaMetrics: one
+# place to compare environments (series there carry `env` and `cluster`), where
+# vmalert evaluates generated/victoriametrics/rules/ (one vmalert per environment,
+# generated/victoriametrics/<env>/vmalert.default). Development stays local. The
+# Thanos and Mimir files of the same rules serve those engines instead.
 CENTRAL = CentralMetrics(
-    remote_write_url="https://mimir.sergas-agents.com/api/v1/push",
-    query_url="https://mimir.sergas-agents.com/prometheus",
+    remote_write_url="https://metrics.sergas-agents.com/api/v1/write",
+    query_url="https://metrics.sergas-agents.com",
     environments=("staging", "production"),
-    tenant="sergas",
     username="sergas-prometheus",
-    password_file="/etc/prometheus/secrets/mimir-password",
+    password_file="/etc/prometheus/secrets/central-password",
 )

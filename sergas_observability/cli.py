@@ -134,6 +134,12 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
 
     with _stage("compile"):
         files = render_all(compile_stack(stack, settings.outputs), command_header(settings.definitions))
+    if "victoriametrics" in settings.outputs and settings.outputs_chosen:
+        from .compile.distributed import vmalert_problem
+
+        problem = vmalert_problem(stack)
+        if problem:  # the output is empty: say why, once
+            click.echo(f"note: victoriametrics writes nothing: {problem}", err=True)
     shown = settings.out_shown
     with _stage("change summary"):  # what a reviewer wants to know before the diff
         before = read_tree(settings.out)
@@ -184,15 +190,15 @@ def _protected(settings: Any) -> list[Path]:
 @outputs_option("check")
 def check(definitions: str | None, out_dir: Path | None, outputs: tuple[str, ...]) -> None:
     """Validate the definitions, then the generated files of the chosen outputs
-    with promtool (prometheus) and amtool (alertmanager)."""
+    with promtool (prometheus), amtool (alertmanager) and vmalert -dryRun (victoriametrics)."""
     settings = _settings(definitions, out_dir, outputs)
     stack = _validated(settings)
     from .toolchain import CHECKED_OUTPUTS, ToolMissing, validate_tree
 
     checked = [name for name in settings.outputs if name in CHECKED_OUTPUTS]
     if not checked:
-        click.echo(f"nothing for promtool or amtool to check: the chosen outputs ({', '.join(settings.outputs)}) "
-                   f"include neither {' nor '.join(CHECKED_OUTPUTS)}.")
+        click.echo(f"nothing for promtool, amtool or vmalert to check: the chosen outputs ({', '.join(settings.outputs)}) "
+                   f"include none of {', '.join(CHECKED_OUTPUTS)}.")
         return
     try:
         with _stage("check"):
@@ -203,7 +209,7 @@ def check(definitions: str | None, out_dir: Path | None, outputs: tuple[str, ...
         click.echo(str(finding))
     if findings:
         _fail(f"{len(findings)} problem(s) found.", EXIT_INVALID)
-    tools = " and ".join({"prometheus": "promtool", "alertmanager": "amtool"}[name] for name in checked)
+    tools = " and ".join({"prometheus": "promtool", "alertmanager": "amtool", "victoriametrics": "vmalert"}[name] for name in checked)
     click.echo(f"{tools}: all generated files are valid.")
 
 

@@ -52,6 +52,7 @@ class Settings:
     out_shown: str  # `out` as messages show it
     outputs: tuple[str, ...]
     pyproject: Path | None  # the file holding the table, None without one
+    outputs_chosen: bool = False  # named by the flags or the table, not the default (all)
 
 
 def find(start: Path) -> Path | None:
@@ -199,4 +200,4 @@ def resolve(
             raise ConfigError(f"--output: {exc}") from None
     else:
         chosen = table.get("outputs", tuple(OUTPUTS))
-    return Settings(definitions, source, root, out_dir, shown, chosen, pyproject)
+    return Settings(definitions, source, root, out_dir, shown, chosen, pyproject, bool(outputs) or "outputs" in table)

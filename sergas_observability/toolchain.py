@@ -44,10 +44,15 @@ class Finding:
         return f"{where}: {self.tool}: {self.message}"
 
 
+# The Debian package of each tool that is not in INSTALL_HINT's.
+_PACKAGES = {"vmalert": "victoria-metrics"}
+
+
 def binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise ToolMissing(f"{name} not found on PATH; {INSTALL_HINT}")
+        hint = f"install it with: apt-get install -y --no-install-recommends {_PACKAGES[name]}" if name in _PACKAGES else INSTALL_HINT
+        raise ToolMissing(f"{name} not found on PATH; {hint}")
     return path
 
 
@@ -92,6 +97,15 @@ def run_rule_tests(path: Path) -> list[Finding]:
     return _findings("promtool", str(path), proc)
 
 
+def check_vmalert_rules(rules_dir: Path) -> list[Finding]:
+    """vmalert's own parse and validation of a directory of rule files (expressions, templates)."""
+    proc = run("vmalert", ["-dryRun", f"-rule={rules_dir}/*.yml", "-loggerLevel=ERROR"])
+    if proc.returncode == 0:
+        return []
+    lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+    return [Finding("vmalert", str(rules_dir), None, line) for line in lines[-5:]]
+
+
 def check_metrics(exposition: str) -> list[Finding]:
     return _findings("promtool", "<metrics>", run("promtool", ["check", "metrics"], stdin=exposition))
 
@@ -115,7 +129,7 @@ def verify_routes(path: Path, labels: dict[str, str], receivers: Sequence[str]) 
 
 
 # The outputs (compile.OUTPUTS) whose files promtool and amtool check.
-CHECKED_OUTPUTS = ("prometheus", "alertmanager")
+CHECKED_OUTPUTS = ("prometheus", "alertmanager", "victoriametrics")
 
 
 def validate_tree(stack: "Stack", out_dir: Path, outputs: Iterable[str] = CHECKED_OUTPUTS) -> list[Finding]:
@@ -138,6 +152,9 @@ def validate_tree(stack: "Stack", out_dir: Path, outputs: Iterable[str] = CHECKE
             checks.append(partial(check_rules, rule_files))
         for test_file in sorted((out_dir / "prometheus" / "tests").glob("*.yml")):
             checks.append(partial(run_rule_tests, test_file))
+    if "victoriametrics" in chosen:
+        for env_dir in sorted((out_dir / "victoriametrics" / "rules").glob("*/")):
+            checks.append(partial(check_vmalert_rules, env_dir))
     # Longest first, so the last check to start is a short one.
     order = sorted(range(len(checks)), key=lambda i: -_cost(checks[i]))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

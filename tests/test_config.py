@@ -22,12 +22,13 @@ from sergas_observability.output import HEADER, command_header, read_manifest
 ROOT = Path(__file__).resolve().parent.parent
 
 # A complete stack (alerts, rule tests, SLOs, a dashboard) plus a postgres_exporter
-# query, so that every output has files.
+# query and a central VictoriaMetrics, so that every output has files.
 QUERY = 'pgq = PostgresQuery(namespace="demo_pg", sql="SELECT 1 AS one", values=(QueryValue(column="one", help="One."),))\n'
+CENTRAL = 'central = CentralMetrics(remote_write_url="http://vm:8428/api/v1/write", query_url="http://vm:8428", environments=("production",))\n'
 RICH = (
-    GOOD.replace("\nstack = Stack(", "\n" + QUERY + "stack = Stack(")
+    GOOD.replace("\nstack = Stack(", "\n" + QUERY + CENTRAL + "stack = Stack(")
     .replace("metrics=(requests, latency, queue, pg_up)", "metrics=(requests, latency, queue, pg_up) + pgq.metrics()")
-    .replace("slos=(availability, speed))", "slos=(availability, speed), exporter_queries=(pgq,))")
+    .replace("slos=(availability, speed))", "slos=(availability, speed), exporter_queries=(pgq,), central=central)")
 )
 # Without SLOs: their promtool unit tests replay days of samples, too slow for `check` here.
 QUICK = RICH.replace(", slos=(availability, speed)", "")

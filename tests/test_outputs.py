@@ -153,7 +153,7 @@ def test_check_validates_only_the_chosen_outputs(project):
 
     nothing = run("check", "--output", "python")
     assert nothing.exit_code == 0
-    assert nothing.stdout.startswith("nothing for promtool or amtool to check")
+    assert nothing.stdout.startswith("nothing for promtool, amtool or vmalert to check")
 
 
 # -- the notice -------------------------------------------------------------------------

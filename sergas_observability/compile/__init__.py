@@ -42,6 +42,8 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "kubernetes": ("kubernetes",),
     "thanos": ("distributed",),
     "mimir": ("distributed",),
+    # vmalert's rule files and flags per environment shipping to a VictoriaMetrics central store (else empty)
+    "victoriametrics": ("distributed",),
     "catalog": ("catalog",),  # the on-call catalog: every alert, its routing and runbook (Markdown)
 }
 # Outputs whose files an output refers to on disk: compose mounts theirs.

@@ -17,7 +17,13 @@ would have attached. The result is one file per (environment, rule file):
 - thanos/rules/<env>/<file>.yml: a Prometheus rule file whose groups carry
   Thanos's `partial_response_strategy` (Stack.thanos);
 - mimir/rules/<env>/<file>.yml: a mimirtool namespace file
-  (`namespace: <stack>-<env>-<file>`, `groups: [...]`).
+  (`namespace: <stack>-<env>-<file>`, `groups: [...]`);
+- victoriametrics/rules/<env>/<file>.yml: the plain groups, which vmalert
+  loads (it refuses both keys above), and victoriametrics/<env>/vmalert.default,
+  the flags of that environment's vmalert: its rules, the central store
+  (Stack.central, a VictoriaMetrics) to query, to write recorded series and
+  alert state to and to restore state from, and the environment's
+  Alertmanagers. Written for the environments that ship to the central store.
 
 Evaluate each rule in one place only: where a central ruler takes over,
 drop `rule_files` from the environment's Prometheus.
@@ -29,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..model import Environment, Stack
+from ..output import HEADER
 from ..promql.scoping import scope
 from .packaging import rule_groups
 
@@ -47,10 +54,63 @@ def package(stack: Stack, produced: Mapping[str, Any]) -> dict[str, Any]:
         by_file: dict[str, list[dict[str, Any]]] = {}
         for stem, group in groups:
             by_file.setdefault(stem, []).append(scoped_group(group, env, stack.environment_label))
+        central = stack.central is not None and env.name in stack.central.environments and not vmalert_problem(stack)
         for stem, scoped in by_file.items():
             documents[f"thanos/rules/{env.name}/{stem}.yml"] = {"groups": [thanos_group(stack, g) for g in scoped]}
             documents[f"mimir/rules/{env.name}/{stem}.yml"] = {"namespace": mimir_namespace(stack, env, stem), "groups": scoped}
+            if central:
+                documents[f"victoriametrics/rules/{env.name}/{stem}.yml"] = {"groups": scoped}
+        if central:
+            documents[f"victoriametrics/{env.name}/vmalert.default"] = vmalert_defaults(stack, env)
     return documents
+
+
+# Where generated/victoriametrics/ is installed on a vmalert host (Debian ships the
+# binary in the victoria-metrics package, with no unit of its own).
+VMALERT_DIR = "/etc/vmalert/generated"
+# VictoriaMetrics's Prometheus remote-write endpoint: vmalert (1.79) appends it to its -remoteWrite.url.
+VM_WRITE_PATH = "/api/v1/write"
+
+
+def vmalert_problem(stack: Stack) -> str | None:
+    """Why the victoriametrics output is empty for `stack` (None when it is not)."""
+    central = stack.central
+    if central is None:
+        return "no Stack.central (the VictoriaMetrics every environment remote-writes to)"
+    if not central.remote_write_url.rstrip("/").endswith(VM_WRITE_PATH):
+        return (f"the central store is no VictoriaMetrics: vmalert writes recorded series to <url>{VM_WRITE_PATH}, "
+                f"and central.remote_write_url '{central.remote_write_url}' is no such endpoint")
+    if central.tenant:
+        return (f"vmalert 1.79 sends no tenant header (central.tenant '{central.tenant}'): name the tenant in the URLs "
+                "(VictoriaMetrics cluster: .../insert/<tenant>/prometheus) and leave tenant out")
+    return None
+
+
+def vmalert_flags(stack: Stack, env: Environment, rules_dir: str = VMALERT_DIR + "/rules") -> list[str]:
+    """The command line of `env`'s vmalert (without the binary), its rules under `rules_dir`."""
+    central = stack.central
+    assert central is not None
+    write = central.remote_write_url.rstrip("/").removesuffix(VM_WRITE_PATH)
+    flags = [f"-rule={rules_dir}/{env.name}/*.yml", f"-datasource.url={central.query_url}", f"-remoteWrite.url={write}",
+             f"-remoteRead.url={central.query_url}", f"-evaluationInterval={env.evaluation_interval}"]
+    flags += [f"-notifier.url=http://{address}" for address in env.alertmanagers]
+    if central.username:
+        for target in ("datasource", "remoteWrite", "remoteRead"):
+            flags.append(f"-{target}.basicAuth.username={central.username}")
+            if central.password_file:
+                flags.append(f"-{target}.basicAuth.passwordFile={central.password_file}")
+    return flags
+
+
+def vmalert_defaults(stack: Stack, env: Environment) -> str:
+    return (
+        f"# {HEADER}\n"
+        f"# vmalert for {env.name}: the {env.name}-scoped rules, evaluated against the central store.\n"
+        f"# Install generated/victoriametrics/ as {VMALERT_DIR}/ and run `vmalert $ARGS` (e.g. a unit\n"
+        "# with EnvironmentFile= this file). Drop rule_files from this environment's Prometheus\n"
+        "# once vmalert evaluates them: each rule in one place.\n"
+        f'ARGS="{" ".join(vmalert_flags(stack, env))}"\n'
+    )
 
 
 def scoped_group(group: dict[str, Any], env: Environment, label: str) -> dict[str, Any]:
