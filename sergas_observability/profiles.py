@@ -163,9 +163,23 @@ def e2e(
         for job in stack.scrape_jobs
         if job.name in wanted
     ]
+    return _derive(
+        stack,
+        environments=(env,),
+        scrape_jobs=tuple(scrape_jobs),
+        probes=(),
+        meta=None,
+        **_fast_notifications(stack, webhook_base, alert_for, group_wait, group_interval),
+        **_deployments(stack, E2E_ENV),
+    )
+
+
+def _fast_notifications(stack: Stack, webhook_base: str, alert_for: str, group_wait: str, group_interval: str) -> dict[str, Any]:
+    """Receivers as webhooks to `webhook_base`/<name> (paging if they paged); `for`, group_wait and group_interval capped."""
     base = webhook_base.rstrip("/")
     receivers = tuple(
-        WebhookReceiver(name=r.name, url=f"{base}/{r.name}", send_resolved=r.send_resolved) for r in stack.receivers
+        # A receiver that pages still pages (so environments that never page drop it, as in the real routes).
+        WebhookReceiver(name=r.name, url=f"{base}/{r.name}", send_resolved=r.send_resolved, paging=r.pages) for r in stack.receivers
     )
     severities: list[Severity] = []
     for severity in stack.severities:
@@ -177,18 +191,59 @@ def e2e(
     listed = stack.alerts + meta_alerts(stack)
     alerts: list[Alert] = [_derive(alert, for_=_shorter(alert.for_, alert_for)) for alert in listed]
     recording = tuple(_derive(rule, interval=None) if rule.interval else rule for rule in stack.recording_rules)
+    return {"receivers": receivers, "severities": tuple(severities), "alerts": tuple(alerts), "recording_rules": recording}
+
+
+def central_e2e(
+    stack: Stack,
+    *,
+    app_targets: dict[str, tuple[str, ...]],
+    alertmanagers: dict[str, str],
+    central_url: str,
+    webhook_base: str,
+    interval: str = "1s",
+    alert_for: str = "2s",
+    group_wait: str = "1s",
+    group_interval: str = "2s",
+) -> Stack:
+    """`stack`'s environments that ship to the central store, on loopback and fast: each keeps
+    its name, external labels and paging, scrapes only the application at `app_targets[env]`,
+    notifies its own Alertmanager `alertmanagers[env]`, and remote-writes to the
+    VictoriaMetrics at `central_url`; notifications as in `e2e` (webhooks, capped timings)."""
+    if stack.central is None:
+        raise stack.fail("central", "the central profile needs Stack.central (the environments that ship)")
+    shipped = [env for env in stack.environments if env.name in stack.central.environments]
+    missing = [env.name for env in shipped if env.name not in app_targets or env.name not in alertmanagers]
+    if missing:
+        raise stack.fail("central", f"the central profile has no targets or Alertmanager for environment '{missing[0]}'")
+    envs = tuple(
+        # Receivers become webhooks, so an override (a Slack channel per environment) has nothing to replace.
+        _derive(env, scrape_interval=interval, scrape_timeout=interval, evaluation_interval=interval, retention="1d",
+                alertmanagers=(alertmanagers[env.name],), receiver_overrides={})
+        for env in shipped
+    )
+    jobs = tuple(
+        _derive(job, targets={env.name: app_targets[env.name] for env in shipped}, deployments={}, interval=None, timeout=None)
+        for job in stack.scrape_jobs if job.exporter == "app"
+    )
+    url = central_url.rstrip("/")
+    central = _derive(stack.central, remote_write_url=f"{url}/api/v1/write", query_url=url, tenant=None, username=None,
+                      password_file=None, environments=tuple(env.name for env in shipped))
+    kubernetes = stack.kubernetes
+    if kubernetes.namespaces:
+        kubernetes = _derive(kubernetes, namespaces={e: n for e, n in kubernetes.namespaces.items() if e in central.environments})
+    compose = _derive(stack.compose, environment=shipped[0].name) if stack.compose is not None else None
     return _derive(
         stack,
-        environments=(env,),
-        scrape_jobs=tuple(scrape_jobs),
+        environments=envs,
+        scrape_jobs=jobs,
         probes=(),
-        receivers=receivers,
-        severities=tuple(severities),
-        alerts=tuple(alerts),
-        recording_rules=recording,
         meta=None,
-        **_deployments(stack, E2E_ENV),
+        central=central,
+        kubernetes=kubernetes,
+        **({"compose": compose} if compose is not None else {}),
+        **_fast_notifications(stack, webhook_base, alert_for, group_wait, group_interval),
     )
 
 
-__all__ = ["E2E_ENV", "e2e", "only"]
+__all__ = ["E2E_ENV", "central_e2e", "e2e", "only"]

@@ -65,3 +65,24 @@ def test_environment_overrides_change_the_slack_channel(tree):
     staging = yaml.safe_load(_path(tree, "staging").read_text())
     slack = next(r for r in staging["receivers"] if r["name"] == "slack")
     assert slack["slack_configs"][0]["channel"] == "#sergas-alerts-staging"
+
+
+def test_a_paging_webhook_is_dropped_where_an_environment_never_pages(tmp_path):
+    """A webhook into a paging service (paging=True) pages like PagerDuty: staging routes without it (amtool says so)."""
+    from sergas_observability.compile import alertmanager
+    from sergas_observability.model import Environment, Severity, Stack, WebhookReceiver
+    from sergas_observability.output import render_all, write_tree
+
+    stack = Stack(
+        name="hooks",
+        environments=(Environment(name="prod", external_labels={"env": "prod"}),
+                      Environment(name="stage", external_labels={"env": "stage"}, paging=False)),
+        receivers=(WebhookReceiver(name="oncall", url="https://oncall.example/hook", paging=True),
+                   WebhookReceiver(name="chat", url="https://chat.example/hook")),
+        severities=(Severity(name="page", description="Wake someone.", receivers=("oncall", "chat")),),
+        default_receiver="chat",
+    )
+    write_tree(render_all(alertmanager.compile(stack)), tmp_path)
+    routes = {env: toolchain.routes(tmp_path / f"alertmanager/{env}/alertmanager.yml", {"severity": "page", "env": env})
+              for env in ("prod", "stage")}
+    assert routes == {"prod": ["oncall", "chat"], "stage": ["chat"]}

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Environment, PagerDutyReceiver, Stack, duration_seconds, format_duration
+from ..model import Environment, Stack, duration_seconds, format_duration
 from ..model.runbooks import split_link
 from ..output import HEADER
 from .packaging import rule_files
@@ -140,7 +140,7 @@ def receivers_for(route: Mapping[str, Any], labels: Mapping[str, str], inherited
 
 
 def _pages(stack: Stack, env: Environment, receivers: list[str]) -> bool:
-    return any(isinstance(stack.receiver(name, env), PagerDutyReceiver) for name in receivers)
+    return any(stack.receiver(name, env).pages for name in receivers)
 
 
 def _routing(stack: Stack, env: Environment, route: Mapping[str, Any], labels: Mapping[str, str]) -> str:
@@ -232,7 +232,7 @@ def alerts_page(stack: Stack, entries: list[AlertEntry], routes: Mapping[str, An
     for severity in stack.severities:
         cells = [_routing(stack, env, routes[env.name], {"severity": severity.name}) for env in envs]
         lines.append(f"| {severity.name} | " + " | ".join(cells) + " |")
-    lines += ["", "(pages): a receiver that pages someone (PagerDuty) is reached.", ""]
+    lines += ["", "(pages): a receiver that pages someone (PagerDuty, or a webhook with paging=True) is reached.", ""]
     lines += _slo_table(stack)
     lines += ["## Alerts", "", "| alert | severity | service | summary |", "|---|---|---|---|"]
     for entry in entries:

@@ -113,6 +113,12 @@ class WebhookReceiver(_Receiver):
     url: str
     bearer_token_file: str | None = None
     max_alerts: int = 0
+    # A webhook into a paging service wakes someone up: dropped where an environment never pages.
+    paging: bool = False
+
+    @property
+    def pages(self) -> bool:
+        return self.paging
 
     @field_validator("url")
     @classmethod
