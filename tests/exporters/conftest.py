@@ -16,6 +16,8 @@ Every process is stopped by PID and the disk unmounted in the fixture's
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +81,18 @@ class Rig:
     init_script: Path | None
     password_file: Path
     extra: list[Server] = field(default_factory=list)  # started by a test, stopped at the end in any case
+    # What fired on the healthy rig before any test injected a fault (tests may run in any order).
+    at_rest: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def active_alerts(self) -> list[tuple[str, str, str]]:
+        """(alertname, state, mountpoint) of every pending or firing alert of the rig."""
+        mine = str(self.disk.mountpoint)
+        return [
+            (a["labels"]["alertname"], a["state"], a["labels"].get("mountpoint", ""))
+            for a in self.prom.alerts()
+            # The host's own disks are not the rig's: a full root filesystem on the machine is a real alert, not ours.
+            if not (a["labels"]["alertname"] == "DiskSpaceLow" and a["labels"].get("mountpoint") != mine)
+        ]
 
     def instance(self, job: str) -> str:
         return f"{HOST}:{self.exporters[job].port}"
@@ -168,6 +182,8 @@ def rig(stack: Stack, tree: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             lambda: {t["labels"]["job"] for t in rig.prom.targets() if t["health"] == "up"} >= set(JOBS),
             30,
         )
+        time.sleep(6)  # several evaluations past the 2 s `for`, before any fault
+        rig.at_rest = rig.active_alerts()
         yield rig
     finally:
         for process in reversed((rig.extra if rig else []) + started):

@@ -286,16 +286,11 @@ FAULTS: tuple[Fault, ...] = (
 
 
 def test_quiet_at_rest(rig: Rig) -> None:
-    """Nothing fires on a healthy rig: every metric the alerts read is there (no *MetricsMissing), no threshold crossed."""
-    time.sleep(6)  # several evaluations past the 2 s `for`
-    mine = str(rig.disk.mountpoint)
-    active = [
-        (a["labels"]["alertname"], a["state"], a["labels"].get("mountpoint", ""))
-        for a in rig.prom.alerts()
-        # The host's own disks are not the rig's: a full root filesystem on the machine is a real alert, not ours.
-        if not (a["labels"]["alertname"] == "DiskSpaceLow" and a["labels"].get("mountpoint") != mine)
-    ]
-    assert active == []
+    """Nothing fires on a healthy rig: every metric the alerts read is there (no *MetricsMissing), no threshold crossed.
+
+    Judged when the rig came up, before any fault: under xdist the module's tests run in any order,
+    and a fault's alert over a long window (HighDeadlockRate) keeps firing after it."""
+    assert rig.at_rest == []
 
 
 def test_pg_monitor_is_what_lets_the_exporter_see_other_sessions(rig: Rig) -> None:
