@@ -17,7 +17,6 @@ Every process is stopped by PID and the disk unmounted in the fixture's
 from __future__ import annotations
 
 import time
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
