@@ -281,7 +281,7 @@ def gate(rollout: str, url: str, step: int | None, candidate: str | None, baseli
         prometheus = gating.Prometheus(url, bearer_token_file, basic_auth_file)
         chosen_candidate, chosen_baseline = candidate or spec["candidate"], baseline or spec["baseline"]
         for given in (chosen_candidate, chosen_baseline):
-            if given not in spec.get("deployments", (given,)):
+            if given not in spec["deployments"]:
                 raise gating.GateError(f"no deployment '{given}' (known: {', '.join(spec['deployments'])})")
         if chosen_candidate == chosen_baseline:
             raise gating.GateError(f"the candidate is the baseline ('{chosen_candidate}')")
@@ -300,7 +300,7 @@ def gate(rollout: str, url: str, step: int | None, candidate: str | None, baseli
             if switch is not None:
                 fields = {"traffic": f"{current['traffic_percent']:g}", "candidate": chosen_candidate,
                           "baseline": chosen_baseline, "step": str(current["step"])}
-                command = [part.format(**fields) for part in shlex.split(switch)]
+                command = [_filled(part, fields) for part in shlex.split(switch)]
                 if subprocess.run(command).returncode != 0:
                     fail(f"--switch command failed at step {current['step']}: {shlex.join(command)}", EXIT_DEFINITIONS)
             if wait:
@@ -313,17 +313,20 @@ def gate(rollout: str, url: str, step: int | None, candidate: str | None, baseli
             if result.verdict != gating.PASS:
                 break
     except gating.PrometheusError as exc:
-        fail(str(exc), 4)
+        fail(str(exc), gating.EXIT_UNASKED)
     verdict = gating.worst(r.verdict for r in results)
     if fmt == "json":
-        click.echo(json_dumps({"rollout": rollout, "verdict": verdict, "steps": [r.as_dict() for r in results]}))
+        import json
+
+        click.echo(json.dumps({"rollout": rollout, "verdict": verdict, "steps": [r.as_dict() for r in results]}, indent=2, sort_keys=True))
     sys.exit(gating.EXIT_CODES[verdict])
 
 
-def json_dumps(document: Any) -> str:
-    import json
-
-    return json.dumps(document, indent=2, sort_keys=True)
+def _filled(text: str, fields: dict[str, str]) -> str:
+    """`text` with each {name} of `fields` filled in; any other brace is the command's own."""
+    for name, value in fields.items():
+        text = text.replace("{" + name + "}", value)
+    return text
 
 
 @main.group("import")

@@ -32,6 +32,7 @@ from typing import Any
 
 PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
 EXIT_CODES = {PASS: 0, FAIL: 1, UNDECIDED: 3}
+EXIT_UNASKED = 4  # Prometheus could not be asked, or its answer is unusable
 _RANK = {PASS: 0, UNDECIDED: 1, FAIL: 2}
 
 
@@ -50,7 +51,7 @@ def load_spec(path: Path) -> dict[str, Any]:
         raise GateError(f"no gate spec {path} (run `sergas-obs generate`: it writes prometheus/rollouts/<rollout>.json)") from None
     except (OSError, ValueError) as exc:
         raise GateError(f"{path}: not a gate spec ({exc})") from None
-    missing = [key for key in ("rollout", "deployment_label", "steps", "checks", "window_token") if key not in spec]
+    missing = [key for key in ("rollout", "deployment_label", "deployments", "steps", "checks", "window_token") if key not in spec]
     if missing:
         raise GateError(f"{path}: not a gate spec (no {', '.join(missing)})")
     return spec  # type: ignore[no-any-return]

@@ -49,22 +49,22 @@ def _paging_environment(stack: Stack) -> Environment:
     return next((env for env in stack.environments if env.paging), stack.environments[0])
 
 
-def _deployments(stack: Stack, env_name: str) -> dict[str, Any]:
-    """Deployment settings that name environments, re-aimed at the profile's only one."""
+def _platforms(stack: Stack, *env_names: str) -> dict[str, Any]:
+    """Platform settings that name environments (compose, Kubernetes, central), re-aimed at the profile's (compose at the first)."""
     changes: dict[str, Any] = {}
     compose = getattr(stack, "compose", None)
     if compose is not None:
-        changes["compose"] = _derive(compose, environment=env_name)
+        changes["compose"] = _derive(compose, environment=env_names[0])
     kubernetes = getattr(stack, "kubernetes", None)
     if kubernetes is not None and kubernetes.namespaces:
-        kept = {env: ns for env, ns in kubernetes.namespaces.items() if env == env_name}
+        kept = {env: ns for env, ns in kubernetes.namespaces.items() if env in env_names}
         changes["kubernetes"] = _derive(kubernetes, namespaces=kept)
     central = getattr(stack, "central", None)
     if central is not None:
         # Remote write only where the environment shipped before: never from
         # the e2e profile, whose traffic must stay on loopback.
-        shipped = env_name in central.environments
-        changes["central"] = _derive(central, environments=(env_name,)) if shipped else None
+        shipped = tuple(name for name in env_names if name in central.environments)
+        changes["central"] = _derive(central, environments=shipped) if shipped else None
     return changes
 
 
@@ -90,7 +90,7 @@ def only(stack: Stack, env_name: str) -> Stack:
             for probe in stack.probes
             if env_name in probe.targets
         ),
-        **_deployments(stack, env_name),
+        **_platforms(stack, env_name),
     )
 
 
@@ -170,7 +170,7 @@ def e2e(
         probes=(),
         meta=None,
         **_fast_notifications(stack, webhook_base, alert_for, group_wait, group_interval),
-        **_deployments(stack, E2E_ENV),
+        **_platforms(stack, E2E_ENV),
     )
 
 
@@ -229,20 +229,14 @@ def central_e2e(
     url = central_url.rstrip("/")
     central = _derive(stack.central, remote_write_url=f"{url}/api/v1/write", query_url=url, tenant=None, username=None,
                       password_file=None, environments=tuple(env.name for env in shipped))
-    kubernetes = stack.kubernetes
-    if kubernetes.namespaces:
-        kubernetes = _derive(kubernetes, namespaces={e: n for e, n in kubernetes.namespaces.items() if e in central.environments})
-    compose = _derive(stack.compose, environment=shipped[0].name) if stack.compose is not None else None
     return _derive(
         stack,
         environments=envs,
         scrape_jobs=jobs,
         probes=(),
         meta=None,
-        central=central,
-        kubernetes=kubernetes,
-        **({"compose": compose} if compose is not None else {}),
         **_fast_notifications(stack, webhook_base, alert_for, group_wait, group_interval),
+        **{**_platforms(stack, *(env.name for env in shipped)), "central": central},
     )
 
 

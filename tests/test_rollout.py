@@ -18,7 +18,7 @@ from sergas_observability.compile import compile_stack, kubernetes, prometheus, 
 from sergas_observability.gate import FAIL, PASS, UNDECIDED, _judge_check, worst
 from sergas_observability.lint import validate
 from sergas_observability.model import (
-    SLO, DefinitionError, Deployments, ProbeSLI, RatioSLI, Rollout, RolloutCheck, RolloutStep, ScrapeJob,
+    SLO, DefinitionError, Deployments, ProbeSLI, RatioSLI, Rollout, RolloutCheck, RolloutStep, Runbook, ScrapeJob,
 )
 from sergas_observability.output import render_all, write_tree
 
@@ -100,6 +100,8 @@ def test_a_jobs_deployments_are_its_targets_and_must_agree_with_them():
      "metric 'http_requests_totl' is not declared"),
     (dict(scrape_jobs=(ScrapeJob(name="app", targets={}, deployments={"development": {"bleu": ("b:1",)}}),) + JOBS[1:]), "no deployment 'bleu'"),
     (dict(deployments=Deployments(label="route")), "label 'route' is the deployment label every application series carries"),
+    (dict(rollouts=(_rollout(), _rollout())), "duplicate rollout 'canary'"),
+    (dict(runbooks=(Runbook(name="app", url=RUNBOOK), Runbook(name="app", url=RUNBOOK + "2"))), "duplicate runbook 'app'"),
 ])
 def test_a_rollout_mistake_is_named(fields, expected):
     errors = _errors(_stack(**fields))
@@ -250,3 +252,20 @@ def test_the_sergas_rollout_is_the_seeds_flow(stack):
     config = yaml.safe_load((ROOT / "generated/prometheus/production/prometheus.yml").read_text())
     (app,) = [j for j in config["scrape_configs"] if j["job_name"] == "sergas-app"]
     assert sorted(g["labels"]["deployment"] for g in app["static_configs"]) == ["blue", "green"]
+
+
+def test_names_that_go_into_files_and_labels_are_slugs():
+    with pytest.raises(DefinitionError, match="'Blue Green' must be lower-case letters, digits"):
+        _rollout(name="Blue Green")
+    with pytest.raises(DefinitionError, match="'Blue' must be lower-case letters, digits"):
+        Deployments(names=("Blue", "green"))
+    with pytest.raises(DefinitionError, match="named twice"):
+        Deployments(names=("blue", "blue"))
+
+
+def test_a_failing_traffic_switch_stops_the_gate_before_any_step_is_judged(tmp_path):
+    # Nothing listens on port 9: had the gate asked Prometheus, it would exit 4, not 2.
+    failed = _gate("blue-green", "--prometheus", "http://127.0.0.1:9", "--switch", "false {traffic} {x}")
+    assert failed.returncode == 2 and "--switch command failed at step 1: false 10 '{x}'" in failed.stderr, failed.stderr
+    both = _gate("blue-green", "--prometheus", "http://127.0.0.1:9", "--switch", "true", "--step", "1")
+    assert both.returncode == 2 and "leave out --step" in both.stderr

@@ -25,6 +25,7 @@ tests/test_catalog.py checks them against amtool.
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from typing import Any
 from ..model import Environment, Stack, duration_seconds, format_duration
 from ..model.runbooks import split_link
 from ..output import HEADER
+from ..promql import matcher_holds
 from .packaging import rule_files
 from .slo import FAST_INTERVAL, Links, num
 from .slo_tests import detection
@@ -117,12 +119,8 @@ def matches(matchers: list[str], labels: Mapping[str, str]) -> bool:
         found = _MATCHER.match(text)
         if found is None:
             raise ValueError(f"matcher {text!r} is not name op \"value\"")
-        name, op, value = found.groups()
-        value = value.encode().decode("unicode_escape")
-        actual = labels.get(name, "")
-        ok = {"=": actual == value, "!=": actual != value,
-              "=~": re.fullmatch(value, actual) is not None, "!~": re.fullmatch(value, actual) is None}[op]
-        if not ok:
+        name, op, quoted = found.groups()
+        if not matcher_holds(op, json.loads(f'"{quoted}"'), labels.get(name, "")):
             return False
     return True
 

@@ -42,7 +42,7 @@ class Judged(NamedTuple):
     check: RolloutCheck
     sli: SLI
     objective: float  # percent
-    source: str  # "SLO sergas-app/http-availability" or "its own SLI"
+    source: str  # "SLO <service>/<name>" or "its own SLI"
 
     @property
     def error_budget(self) -> float:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..model.slo import SLI, SLO, LatencySLI, ProbeSLI, selector_of
-from ..promql import Selector, format_selector
+from ..promql import Selector, format_selector, matcher_holds
 from .slo import SLIEvents
 
 GENERIC_VALUES = ("200", "500", "503", "success", "error", "x", "")  # "" leaves the label out
@@ -100,13 +100,7 @@ def _matches(series: Series, selector: Selector) -> bool:
     if name != selector.metric:
         return False
     values = dict(labels)
-    for label, op, expected in selector.matchers:
-        value = values.get(label, "")
-        if op == "=" and value != expected or op == "!=" and value == expected:
-            return False
-        if op in ("=~", "!~") and (re.fullmatch(expected, value) is not None) != (op == "=~"):
-            return False
-    return True
+    return all(matcher_holds(op, expected, values.get(label, "")) for label, op, expected in selector.matchers)
 
 
 def _counts(series: Series, fields: dict[str, list[Selector]]) -> dict[str, int]:

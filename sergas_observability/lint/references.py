@@ -77,6 +77,8 @@ def check_unique(stack: Stack, emit: Emit) -> None:
     _unique(emit, stack.dashboards, lambda d: d.uid, "uid", "dashboard uid")
     _unique(emit, stack.dashboards, lambda d: d.file_name, "file", "dashboard file name")
     _unique(emit, stack.slos, lambda s: s.key, "name", "SLO")
+    _unique(emit, stack.rollouts, lambda r: r.name, "name", "rollout")
+    _unique(emit, stack.runbooks, lambda r: r.name, "name", "runbook")
 
 
 def check_routing(stack: Stack, emit: Emit) -> None:

@@ -43,13 +43,6 @@ def check_rollouts(stack: Stack, emit: Emit) -> None:
         emit(finding("stack/unknown-reference", stack, "rollouts",
                      "rollouts judge deployments apart: declare Stack.deployments (the label and the deployments' names)"))
         return
-    names = {r.name: r for r in rollouts}
-    if len(names) != len(rollouts):
-        seen: set[str] = set()
-        for rollout in rollouts:
-            if rollout.name in seen:
-                emit(finding("stack/duplicate", rollout, "name", f"rollout '{rollout.name}' is declared twice"))
-            seen.add(rollout.name)
     severities = {s.name for s in stack.severities}
     slos = {s.key: s for s in stack.slos}
     series = stack.series_labels()

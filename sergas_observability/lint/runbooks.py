@@ -23,9 +23,6 @@ def linked(stack: Stack) -> Iterator[tuple[Definition, str]]:
 
 def check_runbooks(stack: Stack, emit: Emit) -> None:
     runbooks = {r.url: r for r in valid(stack.runbooks)}
-    names = [r.name for r in valid(stack.runbooks)]
-    for twice in sorted({n for n in names if names.count(n) > 1}):
-        emit(finding("stack/duplicate", next(r for r in stack.runbooks if r.name == twice), "name", f"runbook '{twice}' is declared twice"))
     for definition, url in linked(stack):
         if is_placeholder(url):
             emit(finding("stack/placeholder-runbook", definition, "runbook_url",

@@ -267,6 +267,17 @@ HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
 
 _SNAKE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def check_slug(value: str) -> str:
+    if not SLUG_RE.match(value):
+        raise ValueError(f"'{value}' must be lower-case letters, digits, '-' or '_'")
+    return value
+
+
+# A name that goes into file names, URLs and label values as it is (an SLO's, a rollout's).
+Slug = Annotated[str, AfterValidator(check_slug)]
 
 
 def _check_label_name(value: str) -> str:

@@ -21,10 +21,9 @@ import re
 
 from pydantic import field_validator
 
-from .base import Definition, Duration, HttpUrl, LabelName, after_check, duration_seconds
+from .base import Definition, Duration, HttpUrl, LabelName, Slug, after_check, duration_seconds
 from .slo import SLI
 
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 # What the rollout compiler records per deployment (with the Stack's deployment
 # label besides these), readable by dashboards and alerts like any recorded series.
@@ -38,12 +37,6 @@ RECORDED_SERIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _slug(value: str) -> str:
-    if not _SLUG_RE.match(value):
-        raise ValueError(f"'{value}' must be lower-case letters, digits, '-' or '_'")
-    return value
-
-
 class Deployments(Definition):
     """The application's deployments that may run side by side, and the label naming them.
 
@@ -54,7 +47,7 @@ class Deployments(Definition):
 
     kind_name = "Deployments"
     label: LabelName = "deployment"
-    names: tuple[str, ...] = ("blue", "green", "canary")
+    names: tuple[Slug, ...] = ("blue", "green", "canary")
     pod_label: str = "deployment"
 
     @field_validator("names")
@@ -62,8 +55,6 @@ class Deployments(Definition):
     def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("name at least one deployment")
-        for name in value:
-            _slug(name)
         if len(set(value)) != len(value):
             raise ValueError("a deployment is named twice")
         return value
@@ -103,15 +94,13 @@ class RolloutCheck(Definition):
     or its own (`sli` with an `objective` in percent)."""
 
     kind_name = "RolloutCheck"
-    name: str
+    name: Slug
     slo: str = ""
     sli: SLI | None = None
     objective: float | None = None  # percent; default the SLO's
     max_burn: float = 1.0  # the candidate's error ratio may be this many error budgets
     margin: float | None = None  # ... and above the baseline's by this share of events (default: one error budget)
     min_events: int = 100  # the candidate's events in the window before any verdict
-
-    _name = field_validator("name")(classmethod(lambda cls, v: _slug(v)))
 
     @field_validator("objective")
     @classmethod
@@ -160,7 +149,7 @@ class Rollout(Definition):
     """
 
     kind_name = "Rollout"
-    name: str
+    name: Slug
     service: str  # what its alerts name (routing groups by it)
     steps: tuple[RolloutStep, ...]
     checks: tuple[RolloutCheck, ...]
@@ -170,8 +159,6 @@ class Rollout(Definition):
     runbook_url: HttpUrl
     alert_for: Duration = "2m"
     description: str = ""
-
-    _name = field_validator("name")(classmethod(lambda cls, v: _slug(v)))
 
     @after_check
     def _consistent(self) -> "Rollout":

@@ -15,9 +15,8 @@ import re
 
 from pydantic import field_validator
 
-from .base import Definition, HttpUrl
+from .base import SLUG_RE, Definition, HttpUrl
 
-_SECTION_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -48,7 +47,7 @@ class Runbook(Definition):
     @classmethod
     def _sections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for section in value:
-            if not _SECTION_RE.match(section):
+            if not SLUG_RE.match(section):
                 raise ValueError(f"section '{section}' is not an anchor (lower-case letters, digits, '-', '_'), as a Markdown heading's is")
         if len(set(value)) != len(value):
             raise ValueError("a section is listed twice")

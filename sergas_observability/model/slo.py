@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 import promql_parser
 
 from ..promql import PromQLError, Selector, parse, selectors
-from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelName, LabelSet, format_duration
+from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelName, LabelSet, Slug, format_duration
 from .base import duration_seconds as _parse_duration
 
 # The same few windows are parsed thousands of times when 1,000 SLOs compile.
@@ -60,7 +60,6 @@ BASE_WINDOW = "5m"
 # resolves within ~5 minutes of recovery, a ticket within ~30.
 RECOVERY_WINDOWS = {"page": BASE_WINDOW, "ticket": "30m"}
 
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 # Labels the compiler sets itself on what it records and alerts.
 _OWNED_LABELS = frozenset({"service", "slo", "severity", "window", "event", "period", "calendar", "alertname"})
@@ -245,8 +244,8 @@ class SLO(Definition):
     """
 
     kind_name = "SLO"
-    service: str
-    name: str
+    service: Slug
+    name: Slug
     objective: float
     sli: SLI
     period: Duration = "30d"
@@ -265,13 +264,6 @@ class SLO(Definition):
     annotations: dict[str, str] = {}
     # Lint rules silenced for this SLO: rule id -> the written reason (see Alert).
     lint_ignore: dict[str, str] = {}
-
-    @field_validator("service", "name")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _SLUG_RE.match(value):
-            raise ValueError(f"'{value}' must be lower-case letters, digits, '-' or '_'")
-        return value
 
     @field_validator("objective")
     @classmethod

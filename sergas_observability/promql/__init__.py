@@ -108,6 +108,14 @@ def metric_names(expr: str | promql_parser.Expr) -> set[str]:
     return {sel.metric for sel in selectors(expr) if sel.metric}
 
 
+def matcher_holds(op: str, expected: str, value: str) -> bool:
+    """Whether a label's `value` ("" when absent) satisfies `op` (=, !=, =~, !~) with `expected`,
+    as Prometheus and Alertmanager match it (regexes anchored at both ends)."""
+    if op in ("=~", "!~"):
+        return (re.fullmatch(expected, value) is not None) == (op == "=~")
+    return (value == expected) == (op == "=")
+
+
 def format_selector(metric: str, matchers: Sequence[tuple[str, str, str]]) -> str:
     """A vector selector as PromQL text: name{label op "value", ...} (values escaped)."""
     if not matchers:
