@@ -40,7 +40,7 @@ def outputs_option(verb: str) -> Any:
     return click.option(
         "--output", "outputs", multiple=True, metavar="NAME",
         help=f"An output to {verb}, repeatable: {', '.join(OUTPUTS)}. "
-        "Default: [tool.sergas-obs] outputs, else all.",
+        "Default: [tool.sergas-obs] outputs, else all the stack uses (thanos, mimir and victoriametrics need a Stack.central).",
     )
 
 
@@ -133,7 +133,7 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
     from .output import UnsafeOutput, command_header, diff_tree, read_tree, render_all, write_tree
 
     with _stage("compile"):
-        files = render_all(compile_stack(stack, settings.outputs), command_header(settings.definitions))
+        files = render_all(compile_stack(stack, _outputs(settings, stack)), command_header(settings.definitions))
     if "victoriametrics" in settings.outputs and settings.outputs_chosen:
         from .compile.distributed import vmalert_problem
 
@@ -156,12 +156,22 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
         return
     with _stage("write"):
         try:
-            write_tree(files, settings.out, protected=_protected(settings))
+            written = write_tree(files, settings.out, protected=_protected(settings), current=before)
         except UnsafeOutput as exc:
             _fail(f"error: {exc}", EXIT_DEFINITIONS)
+    if not written:
+        click.echo(f"{shown}/ is up to date ({len(files)} files): nothing written.")
+        return
     click.echo(f"wrote {len(files)} files to {shown}/" + (" (no change)" if before and not changes else ""))
     for line in changes:
         click.echo(f"  {line}")
+
+
+def _outputs(settings: Any, stack: Any) -> tuple[str, ...]:
+    """The outputs a command works on: the chosen ones, else every output the Stack uses."""
+    from .compile import default_outputs
+
+    return settings.outputs if settings.outputs_chosen else default_outputs(stack)
 
 
 def _given(definitions: str | None, out_dir: Path | None, outputs: tuple[str, ...]) -> list[str]:
@@ -195,9 +205,10 @@ def check(definitions: str | None, out_dir: Path | None, outputs: tuple[str, ...
     stack = _validated(settings)
     from .toolchain import CHECKED_OUTPUTS, ToolMissing, validate_tree
 
-    checked = [name for name in settings.outputs if name in CHECKED_OUTPUTS]
+    outputs = _outputs(settings, stack)
+    checked = [name for name in outputs if name in CHECKED_OUTPUTS]
     if not checked:
-        click.echo(f"nothing for promtool, amtool or vmalert to check: the chosen outputs ({', '.join(settings.outputs)}) "
+        click.echo(f"nothing for promtool, amtool or vmalert to check: the chosen outputs ({', '.join(outputs)}) "
                    f"include none of {', '.join(CHECKED_OUTPUTS)}.")
         return
     try:

@@ -201,13 +201,17 @@ def _unowned(files: Mapping[str, str], out_dir: Path) -> list[str]:
     return unowned
 
 
-def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[Path] = ()) -> None:
+def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[Path] = (),
+               current: Mapping[str, str] | None = None) -> bool:
     """Make `out_dir` hold exactly `files` among the files generate owns, all or nothing.
 
     Files in `out_dir` that its manifest does not list are kept. Raises
     UnsafeOutput, before touching the disk, when writing could destroy files
     generate does not own (see the module docstring); `protected` are paths
     that must never be replaced: `out_dir` may not be one of them or an ancestor.
+    `current` is what `read_tree(out_dir)` just returned, if the caller has it:
+    when that is `files` and the manifest lists no more, nothing is written
+    (files keep their times). Returns whether anything was written.
     """
     bad = [rel for rel in files if not _safe_rel(rel)]
     if bad:
@@ -217,6 +221,8 @@ def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[P
     out_dir = out_dir.resolve()
     _check_location(out_dir, protected)
     unowned = _unowned(files, out_dir)
+    if current is not None and current == files and read_manifest(out_dir) == set(files):
+        return False
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
@@ -248,6 +254,7 @@ def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[P
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+    return True
 
 
 def read_tree(out_dir: Path) -> dict[str, str]:

@@ -58,8 +58,10 @@ def test_generate_check_summarises_before_the_diff(tmp_path):
     assert "changes: alerts added: DemoDown" in head and "changes: prometheus: " in head
     again = _cli("generate", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path)
     assert "  alerts added: DemoDown" in again.stdout
+    times = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
     unchanged = _cli("generate", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path)
-    assert unchanged.stdout.strip().endswith("(no change)")
+    assert unchanged.stdout == f"{out}/ is up to date ({again.stdout.split()[1]} files): nothing written.\n"
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*")} == times  # not even rewritten
 
 
 def test_rules_of_one_name_are_told_apart_by_their_labels_and_long_lists_are_cut():

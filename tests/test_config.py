@@ -245,4 +245,4 @@ def test_help_names_the_config(command):
     assert says("Default: [tool.sergas-obs] definitions, else definitions.")
     if command != "lint":
         assert says("Default: [tool.sergas-obs] out (relative to its pyproject.toml), else generated")
-        assert says("Default: [tool.sergas-obs] outputs, else all.")
+        assert says("Default: [tool.sergas-obs] outputs, else all the stack uses (thanos, mimir and victoriametrics need a Stack.central).")

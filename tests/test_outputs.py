@@ -91,6 +91,23 @@ def test_outputs_from_the_config(project):
     assert run("generate", "--check").exit_code == 0
 
 
+def test_the_default_is_every_output_the_stack_uses(project):
+    """With a central store every output has files; without one, the central view's
+    rule files are left out unless chosen (a Thanos Ruler may query sidecars)."""
+    write(project / "definitions.py", RICH)
+    assert run("generate").exit_code == 0
+    assert tops(project / "generated") == set(ALL)
+    write(project / "definitions.py", RICH.replace(", central=central)", ")"))
+    result = run("generate")
+    assert result.exit_code == 0, result.output
+    assert tops(project / "generated") == on_disk(project / "generated") == set(ALL) - {"thanos", "mimir", "victoriametrics"}
+    assert "thanos: " in result.output and "removed" in result.output  # the earlier files go, said so
+    assert run("generate", "--check").exit_code == 0
+    result = run("generate", "--output=thanos")
+    assert result.exit_code == 0, result.output
+    assert tops(project / "generated") == {"thanos"}
+
+
 def test_an_unknown_output_is_one_line_and_exit_2(project):
     write(project / "definitions.py", RICH)
     known = "known: " + ", ".join(ALL)

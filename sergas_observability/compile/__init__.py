@@ -46,6 +46,10 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "victoriametrics": ("distributed",),
     "catalog": ("catalog",),  # the on-call catalog: every alert, its routing and runbook (Markdown)
 }
+# The central view's rule files: written by default only for a Stack with a
+# central store (Stack.central); chosen by name, thanos and mimir are written
+# without one too (a Thanos Ruler querying sidecars needs no remote write).
+CENTRAL_OUTPUTS = ("thanos", "mimir", "victoriametrics")
 # Outputs whose files an output refers to on disk: compose mounts theirs.
 REQUIRES: dict[str, tuple[str, ...]] = {"compose": ("prometheus", "alertmanager", "grafana", "exporters")}
 
@@ -70,6 +74,13 @@ def choose(names: Iterable[str]) -> tuple[str, ...]:
             needs = ", ".join(REQUIRES[name][:-1]) + f" and {REQUIRES[name][-1]}"
             raise OutputError(f"{name} mounts the files of {needs}: choose {', '.join(missing)} too")
     return tuple(name for name in OUTPUTS if name in chosen)
+
+
+def default_outputs(stack: Stack) -> tuple[str, ...]:
+    """The outputs written when none are chosen: every output the Stack uses."""
+    if stack.central is not None:
+        return tuple(OUTPUTS)
+    return tuple(name for name in OUTPUTS if name not in CENTRAL_OUTPUTS)
 
 
 def output_of(path: str) -> str:
@@ -110,13 +121,13 @@ def produce(stack: Stack, producers: Iterable[str] = PRODUCERS) -> dict[str, Any
 
 
 def compile_stack(stack: Stack, outputs: Iterable[str] | None = None) -> dict[str, Any]:
-    """The documents of the chosen `outputs` (default: all): the producers', then the packagers' wrappers of them.
+    """The documents of the chosen `outputs` (default: `default_outputs`): the producers', then the packagers' wrappers of them.
 
     Validate the stack first (`lint.ensure_valid`, as `generate` does): the
     catalog prints the validation pass's latency figures.
 
     Raises OutputError for an unknown or incomplete choice (see `choose`)."""
-    chosen = tuple(OUTPUTS) if outputs is None else choose(outputs)
+    chosen = default_outputs(stack) if outputs is None else choose(outputs)
     compilers = {compiler for name in chosen for compiler in OUTPUTS[name]}
     packagers = [name for name in PACKAGERS if name in compilers]
     # A packager re-serves what every producer produced, chosen or not.

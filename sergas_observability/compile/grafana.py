@@ -2,13 +2,13 @@
 
 Dashboards are built with grafanalib and then normalised for Grafana 11+:
 
-1. grafanalib objects -> plain JSON data through grafanalib's own encoder;
-2. every key whose value is None is pruned, recursively (grafanalib writes
-   `null` for every unset option);
-3. each object keeps only the keys the Grafana 11 dashboard schema defines
+1. grafanalib objects -> plain JSON data through their `to_json_data`, as
+   grafanalib's own encoder does, keys sorted; every None is pruned on the
+   way, key or list item (grafanalib writes `null` for every unset option);
+2. each object keeps only the keys the Grafana 11 dashboard schema defines
    for it (grafanalib still emits fields of Grafana 5-7 such as `span`,
    `error`, `style` or a target's `intervalFactor`);
-4. threshold steps are set last, because there `null` is meaningful: it is
+3. threshold steps are set last, because there `null` is meaningful: it is
    how Grafana serialises the base step's -Infinity.
 
 The result is a pure function of the Stack: no clocks, no I/O, stable ids.
@@ -21,7 +21,6 @@ import zlib
 from typing import Any
 
 import grafanalib.core as G
-from grafanalib._gen import DashboardEncoder
 
 from ..model import Stack
 from ..model.base import duration_seconds
@@ -151,8 +150,7 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
         timezone="browser",
         editable=False,
     )
-    # Through JSON and back: plain data, every object's keys sorted and None values dropped on the way.
-    document = _prune_none(json.loads(json.dumps(built.to_json_data(), cls=DashboardEncoder), object_pairs_hook=_sorted_pairs))
+    document = _plain(built)
     document = _keep(document, DASHBOARD_KEYS)
     document["timepicker"] = {}
     document["templating"]["list"] = [_variable(v) for v in document["templating"]["list"]]
@@ -165,10 +163,6 @@ _DASHBOARD_FIRST = ("title", "uid", "description", "tags")
 _PANEL_FIRST = ("id", "type", "title", "gridPos", "datasource", "targets")  # as Grafana lists them
 
 
-def _sorted_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    return {key: value for key, value in sorted(pairs) if value is not None}
-
-
 def _sorted(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _sorted(value[key]) for key in sorted(value)}
@@ -178,8 +172,9 @@ def _sorted(value: Any) -> Any:
 
 
 def _first(document: dict[str, Any], keys: tuple[str, ...], last: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`document` with `keys` first and `last` last, the rest sorted (its values already are, see _plain)."""
     rest = sorted(k for k in document if k not in keys and k not in last)
-    return {k: _sorted(document[k]) for k in (*keys, *rest, *last) if k in document}
+    return {k: document[k] for k in (*keys, *rest, *last) if k in document}
 
 
 def _reviewable(document: dict[str, Any]) -> dict[str, Any]:
@@ -365,13 +360,21 @@ def _mappings(panel: Panel) -> list[dict[str, Any]]:
 # -- normalisation -------------------------------------------------------------------
 
 
-def _prune_none(value: Any) -> Any:
-    """The same data without any list item whose value is None (_sorted_pairs dropped the keys)."""
+def _plain(value: Any) -> Any:
+    """grafanalib objects as the JSON data grafanalib's encoder writes, every object's
+    keys sorted (as JSON names them) and every None dropped, key or list item."""
+    while hasattr(value, "to_json_data"):
+        value = value.to_json_data()
     if isinstance(value, dict):
-        return {key: _prune_none(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_prune_none(item) for item in value if item is not None]
+        items = ((key if isinstance(key, str) else json.dumps(key), _plain(item)) for key, item in value.items())
+        return {key: item for key, item in sorted(items, key=_key) if item is not None}
+    if isinstance(value, (list, tuple)):
+        return [item for item in map(_plain, value) if item is not None]
     return value
+
+
+def _key(pair: tuple[str, Any]) -> str:
+    return pair[0]
 
 
 def _keep(document: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
@@ -383,7 +386,7 @@ def _normalise_panel(document: dict[str, Any], definition: Panel | None) -> dict
         return _keep(document, ROW_KEYS)
     document = _keep(document, PANEL_KEYS)
     document["targets"] = [
-        {**_keep(target, TARGET_KEYS), "editorMode": "code", "range": not target.get("instant", False)}
+        _sorted({**_keep(target, TARGET_KEYS), "editorMode": "code", "range": not target.get("instant", False)})
         for target in document["targets"]
     ]
     field_config = document["fieldConfig"]
@@ -391,6 +394,7 @@ def _normalise_panel(document: dict[str, Any], definition: Panel | None) -> dict
     field_config.setdefault("overrides", [])
     # Set after pruning: the base step's `null` stands for -Infinity.
     field_config["defaults"]["thresholds"] = _thresholds(definition)
+    document["fieldConfig"] = _sorted(field_config)
     return document
 
 

@@ -129,9 +129,22 @@ def _candidates(fields: dict[str, list[Selector]], metrics: dict[str, Any]) -> I
     for name in dict.fromkeys(s.metric for s in selectors if s.metric):
         on_metric = [s for s in selectors if s.metric == name]
         labels = sorted({label for s in on_metric for label in s.label_names})
-        options = [_label_candidates(label, on_metric, metrics.get(name)) for label in labels]
+        options = [_distinct(label, _label_candidates(label, on_metric, metrics.get(name)), on_metric) for label in labels]
         for combo in itertools.islice(itertools.product(*options), 20000):
             yield name, tuple((label, value) for label, value in zip(labels, combo) if value)
+
+
+def _distinct(label: str, values: list[str], selectors: Sequence[Selector]) -> list[str]:
+    """`values` less those every matcher on `label` judges like an earlier one.
+
+    Matchers hold label by label, so such a value only repeats, later, what
+    the earlier one already tried: dropping it leaves the first series found
+    unchanged and the search a small product instead of a large one."""
+    matchers = [(op, expected) for s in selectors for name, op, expected in s.matchers if name == label]
+    kept: dict[tuple[bool, ...], str] = {}
+    for value in values:
+        kept.setdefault(tuple(matcher_holds(op, expected, value) for op, expected in matchers), value)
+    return list(kept.values())
 
 
 def _concrete(selector: Selector, metrics: dict[str, Any]) -> str:
