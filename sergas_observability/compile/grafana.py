@@ -163,14 +163,6 @@ _DASHBOARD_FIRST = ("title", "uid", "description", "tags")
 _PANEL_FIRST = ("id", "type", "title", "gridPos", "datasource", "targets")  # as Grafana lists them
 
 
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _sorted(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
-
-
 def _first(document: dict[str, Any], keys: tuple[str, ...], last: tuple[str, ...] = ()) -> dict[str, Any]:
     """`document` with `keys` first and `last` last, the rest sorted (its values already are, see _plain)."""
     rest = sorted(k for k in document if k not in keys and k not in last)
@@ -363,18 +355,22 @@ def _mappings(panel: Panel) -> list[dict[str, Any]]:
 def _plain(value: Any) -> Any:
     """grafanalib objects as the JSON data grafanalib's encoder writes, every object's
     keys sorted (as JSON names them) and every None dropped, key or list item."""
-    while hasattr(value, "to_json_data"):
-        value = value.to_json_data()
-    if isinstance(value, dict):
-        items = ((key if isinstance(key, str) else json.dumps(key), _plain(item)) for key, item in value.items())
-        return {key: item for key, item in sorted(items, key=_key) if item is not None}
-    if isinstance(value, (list, tuple)):
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict:
+        if not all(type(key) is str for key in value):  # as JSON names them: 1 -> "1", True -> "true"
+            value = {key if isinstance(key, str) else json.dumps(key): item for key, item in value.items()}
+        out = {}
+        for key in sorted(value):
+            item = _plain(value[key])
+            if item is not None:
+                out[key] = item
+        return out
+    if kind is list or kind is tuple:
         return [item for item in map(_plain, value) if item is not None]
-    return value
-
-
-def _key(pair: tuple[str, Any]) -> str:
-    return pair[0]
+    to_json_data = getattr(value, "to_json_data", None)
+    return value if to_json_data is None else _plain(to_json_data())
 
 
 def _keep(document: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
@@ -386,7 +382,7 @@ def _normalise_panel(document: dict[str, Any], definition: Panel | None) -> dict
         return _keep(document, ROW_KEYS)
     document = _keep(document, PANEL_KEYS)
     document["targets"] = [
-        _sorted({**_keep(target, TARGET_KEYS), "editorMode": "code", "range": not target.get("instant", False)})
+        _shallow_sorted({**_keep(target, TARGET_KEYS), "editorMode": "code", "range": not target.get("instant", False)})
         for target in document["targets"]
     ]
     field_config = document["fieldConfig"]
@@ -394,8 +390,14 @@ def _normalise_panel(document: dict[str, Any], definition: Panel | None) -> dict
     field_config.setdefault("overrides", [])
     # Set after pruning: the base step's `null` stands for -Infinity.
     field_config["defaults"]["thresholds"] = _thresholds(definition)
-    document["fieldConfig"] = _sorted(field_config)
+    field_config["defaults"] = _shallow_sorted(field_config["defaults"])
+    document["fieldConfig"] = _shallow_sorted(field_config)
     return document
+
+
+def _shallow_sorted(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with its keys sorted, where only its own keys may be out of order (_plain sorted the rest)."""
+    return dict(sorted(document.items()))
 
 
 def _thresholds(panel: Panel) -> dict[str, Any]:

@@ -40,19 +40,22 @@ def input_series(sli: SLI, metrics: dict[str, Any]) -> list[tuple[str, int, int]
 
     A function of the SLI and the label values declared for its metrics, found
     once per process (the validation pass and the compiler both ask)."""
-    key = (sli.model_dump_json(), tuple((name, repr(metrics.get(name))) for name in sli.metric_names()))
-    found = _INPUT_SERIES.get(key)
-    if found is None:
-        found = _input_series(sli, metrics)
+    # Definitions are frozen: the same objects give the same answer. The entry
+    # holds them, so their ids are not reused while it lives.
+    used = tuple(metrics.get(name) for name in sli.metric_names())
+    key = (id(sli), *map(id, used))
+    entry = _INPUT_SERIES.get(key)
+    if entry is None:
         if len(_INPUT_SERIES) >= 4096:
             _INPUT_SERIES.clear()
-        _INPUT_SERIES[key] = found
+        entry = _INPUT_SERIES[key] = (sli, used, _input_series(sli, metrics))
+    found = entry[2]
     if isinstance(found, NoTestInput):
         raise found
     return found
 
 
-_INPUT_SERIES: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+_INPUT_SERIES: dict[tuple[int, ...], tuple[SLI, tuple[Any, ...], Any]] = {}
 
 
 def _input_series(sli: SLI, metrics: dict[str, Any]) -> list[tuple[str, int, int]] | NoTestInput:
