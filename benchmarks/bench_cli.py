@@ -8,10 +8,12 @@ same run, so a slow or busy machine moves both sides:
 
 - `python -c pass` (interpreter start) and `sergas-obs --help` (the CLI's own
   import) are the baselines of the generate rows;
-- `sergas-obs generate` into an empty directory, and again over the unchanged
-  tree it wrote (it rewrites every file), and `generate --check` on that tree;
-  the rounds interleave (baselines, first write, rewrite, --check) so drift
-  hits all of them alike, and ratios are the median of the per-round ratios;
+- `sergas-obs generate` into an empty directory; after one SLO's objective
+  changed (the edit loop: the tree is rewritten, with the change summary);
+  over the unchanged tree (nothing is written); and `generate --check` on
+  that tree; the rounds interleave (baselines, first write, edit, unchanged,
+  --check) so drift hits all of them alike, and ratios are the median of the
+  per-round ratios;
 - `sergas-obs check` (promtool and amtool over the tree, the SLO rule tests
   included), whose baseline is `promtool check rules` over the same rule
   files with the same flags: the floor any check of these rules must pay.
@@ -137,7 +139,8 @@ def generate_rows(project: Path, runs: int) -> tuple[Row, Row, list[Row]]:
         "`python -c pass`": ([sys.executable, "-c", "pass"], None),
         "`sergas-obs --help`": ([sergas, "--help"], None),
         "`sergas-obs generate`, empty directory": ([sergas, "generate", *DEFINITIONS], "fresh"),
-        "`sergas-obs generate`, unchanged tree (rewritten)": ([sergas, "generate", *DEFINITIONS], None),
+        "`sergas-obs generate`, one SLO objective changed": ([sergas, "generate", *DEFINITIONS], "edit"),
+        "`sergas-obs generate`, unchanged tree (nothing written)": ([sergas, "generate", *DEFINITIONS], None),
         "`sergas-obs generate --check`, unchanged tree": ([sergas, "generate", *DEFINITIONS, "--check"], None),
     }
     # Warm-up, not counted: compiles thousand/slos.py to bytecode once, as a user's second run finds it.
@@ -148,9 +151,22 @@ def generate_rows(project: Path, runs: int) -> tuple[Row, Row, list[Row]]:
         for label, (command, prepare) in commands.items():
             if prepare == "fresh":
                 shutil.rmtree(project / OUT)
+            elif prepare == "edit":
+                change_an_objective(project)
             rows[label].runs.append(require_ok(run_once(command, project), label))
     python, cli_help, *generate = rows.values()
     return python, cli_help, generate
+
+
+def change_an_objective(project: Path) -> None:
+    """Move the first SLO's objective by 0.05 (and back on the next call), as a reviewer's one-line edit."""
+    path = project / scale_project.PACKAGE / "slos.py"
+    text = path.read_text(encoding="utf-8")
+    first = text.index("objective=")
+    end = text.index(",", first)
+    value = float(text[first + len("objective="):end])
+    moved = value + 0.05 if round(value * 100) % 10 == 0 else value - 0.05
+    path.write_text(f"{text[:first]}objective={moved:g}{text[end:]}", encoding="utf-8")
 
 
 def check_rows(project: Path, runs: int) -> tuple[Row, Row]:
@@ -197,7 +213,8 @@ def notes(project: Path, slos: int, generate: list[Row], checks: tuple[Row, Row]
     rules = rule_files(project)
     warnings = sum(line.startswith("warning:") for line in generate[0].runs[-1].stderr.splitlines())
     lines = [f"{slos:,} SLOs → {count_rules(rules):,} rules in {len(rules):,} rule files; each generate writes "
-             f"{files:,} files, {mb:.1f} MB (all outputs), and prints {warnings} `warning:` lines (tiny budgets)."]
+             f"{files:,} files, {mb:.1f} MB (the default outputs: no Stack.central, so no central-view rules), "
+             f"and prints {warnings} `warning:` lines (tiny budgets)."]
     lines.append(f"Generate rows: median and best of {runs} interleaved rounds after one warm-up; "
                  f"{os.cpu_count()} cores; peak = the largest process.")
     if checks is not None:
