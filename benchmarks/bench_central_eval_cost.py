@@ -248,7 +248,8 @@ def central_side(data: Path, rules: Path, recorded: list[str], cycles: int, warm
         began = time.monotonic()
         samples = import_history(vm, data)
         print(f"  central: imported {samples:,} samples in {time.monotonic() - began:.0f} s", flush=True)
-        time.sleep(warmup)  # the import settles, the scraper is on its schedule
+        settle(vm, warmup)
+        time.sleep(warmup)  # the scraper on its schedule
         alone = measure([vm], window)
         ruler = Server("vmalert", [need("vmalert"), f"-rule={rules}", f"-datasource.url={vm.url}",
                                    f"-remoteWrite.url={vm.url}", f"-notifier.url={sink.url}",
@@ -279,6 +280,15 @@ def central_side(data: Path, rules: Path, recorded: list[str], cycles: int, warm
         shutil.rmtree(storage, ignore_errors=True)
 
 
+def settle(vm: Server, timeout: float) -> None:
+    """The imported samples flushed and their merges done: none of that lands in a measurement."""
+    get(f"{vm.url}/internal/force_flush")
+    deadline, quiet = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline and quiet < 3:
+        quiet = quiet + 1 if vm.metrics().get("vm_active_merges", 0.0) == 0 else 0
+        time.sleep(2)
+
+
 def measure(servers: list[Server], seconds: float) -> dict[str, Any]:
     """Each server's /metrics deltas over `seconds`, and its CPU seconds per minute."""
     start, t0 = [s.metrics() for s in servers], time.monotonic()
@@ -287,6 +297,12 @@ def measure(servers: list[Server], seconds: float) -> dict[str, Any]:
     minutes = (t1 - t0) / 60
     delta = [{name: value - a.get(name, 0.0) for name, value in b.items()} for a, b in zip(start, end)]
     return {"minutes": minutes, "delta": delta, "cpu": [d.get("process_cpu_seconds_total", 0.0) / minutes for d in delta]}
+
+
+def versions(package: str) -> str:
+    """The Debian package's version (Debian's vmalert -version prints nothing)."""
+    found = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True) if shutil.which("dpkg-query") else None
+    return f"{package} {found.stdout.strip() if found and found.returncode == 0 else '(version unknown)'}"
 
 
 def need(binary: str) -> str:
@@ -353,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             spec = json.loads((data / "manifest.json").read_text())["spec"]
             rows.append({"slos": slos, "rules": rules, "local": local, "central": central, "spec": spec})
     lines = table(rows)
-    version = subprocess.run([need("vmalert"), "-version"], capture_output=True, text=True).stdout.strip()
+    version = f"{versions('prometheus')}; {versions('victoria-metrics')}"
     notes = [f"{row['slos']:,} SLOs: {row['spec']['services'] * row['spec']['handlers'] * row['spec']['instances'] * len(row['spec']['codes']):,} "
              f"raw series, {row['spec']['days']:g} d at {row['spec']['step']} s" for row in rows]
     lines += ["", "; ".join(notes) + f"; {args.cycles} cycles after {args.warmup:g} s of warm-up per side; {version}."]
