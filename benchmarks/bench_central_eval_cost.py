@@ -23,8 +23,9 @@ The ratios central/local are of one invocation, the two sides measured back
 to back on this machine. Neither side has history for the recorded series
 (as bench_slo_eval_cost.py --no-recorded-history): the long windows over
 recorded series read what was recorded during the run, alike on both sides.
-Every side checks that the rules recorded what they should (the recorded
-series count), so a side whose selectors match nothing cannot look cheap.
+Both sides count the series their rules recorded, and the figures are kept
+out of the README unless the counts agree: a side whose selectors match
+nothing cannot look cheap.
 
     python3 ../shared/bench/rule_eval_cost.py data --out /tmp/rec/data-10svc-3d --services 10 --days 3
     python3 ../shared/bench/rule_eval_cost.py data --out /tmp/rec/data-100svc-1d --services 100 --days 1
@@ -353,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_readme and readme_block.check("bench_central_eval_cost"):
         print(f"error: {readme_block.check('bench_central_eval_cost')}", file=sys.stderr)
         return 1
-    rows = []
+    rows, disagreed = [], False
     with tempfile.TemporaryDirectory(prefix="central-eval-") as tmp:
         workdir = Path(tmp)
         for item in args.data:
@@ -368,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  central: {central}", flush=True)
             spec = json.loads((data / "manifest.json").read_text())["spec"]
             rows.append({"slos": slos, "rules": rules, "local": local, "central": central, "spec": spec})
+            if local["recorded_series"] != central["recorded_series"]:
+                disagree = f"{slos:,} SLOs: local recorded {local['recorded_series']} series, central {central['recorded_series']}"
+                print(f"error: the two sides did not evaluate the same rules alike ({disagree}); README left alone", file=sys.stderr)
+                args.update_readme, disagreed = False, True
     lines = table(rows)
     version = f"{versions('prometheus')}; {versions('victoria-metrics')}"
     notes = [f"{row['slos']:,} SLOs: {row['spec']['services'] * row['spec']['handlers'] * row['spec']['instances'] * len(row['spec']['codes']):,} "
@@ -378,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         command = " ".join(["python benchmarks/bench_central_eval_cost.py", *(f"--data {item}" for item in args.data),
                             f"--cycles {args.cycles}", f"--warmup {args.warmup:g}"])
         readme_block.replace("bench_central_eval_cost", lines, command)
-    return 0
+    return 1 if disagreed else 0
 
 
 if __name__ == "__main__":
