@@ -273,7 +273,8 @@ def read_tree(out_dir: Path) -> dict[str, str]:
     for rel in sorted(owned):
         path = out_dir / rel
         if path.is_file():
-            tree[rel] = path.read_text(encoding="utf-8", errors="replace")
+            # As stored: a \r\n a hand edit brought in is a change, and bytes decode faster than text mode reads.
+            tree[rel] = path.read_bytes().decode("utf-8", errors="replace")
     return tree
 
 

@@ -78,3 +78,17 @@ def test_rules_of_one_name_are_told_apart_by_their_labels_and_long_lists_are_cut
     many = {f"prometheus/rules/slo-shop-s{i:02d}.yml": "groups: []\n" for i in range(25)}
     (line,) = [line for line in summary({}, many) if line.startswith("SLOs")]
     assert line == "SLOs added: " + ", ".join(f"shop-s{i:02d}" for i in range(10)) + " and 15 more"
+
+
+def test_a_generated_file_given_crlf_line_ends_is_drift_and_rewritten(tmp_path):
+    """Files are compared as stored: a hand edit that changed only the line ends is still an edit."""
+    _write_defs(tmp_path)
+    out = tmp_path / "out"
+    assert _cli("generate", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path).returncode == 0
+    edited = next(path for path in sorted(out.rglob("*.yml")))
+    original = edited.read_bytes()
+    edited.write_bytes(original.replace(b"\n", b"\r\n"))
+    check = _cli("generate", "--check", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path)
+    assert check.returncode == 1 and edited.relative_to(out).as_posix() in check.stdout
+    assert _cli("generate", "--definitions", "demo_defs", "--out", str(out), cwd=tmp_path).returncode == 0
+    assert edited.read_bytes() == original
