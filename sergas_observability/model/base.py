@@ -227,6 +227,7 @@ _DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+
 _UNIT_SECONDS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked for the same few durations thousands of times
 def duration_seconds(text: str) -> float:
     """Seconds in a Prometheus duration such as '1h30m' or '15s'."""
     match = _DURATION_RE.match(text)
@@ -235,6 +236,7 @@ def duration_seconds(text: str) -> float:
     return sum(int(part) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part)
 
 
+@functools.lru_cache(maxsize=4096)
 def format_duration(seconds: float) -> str:
     """The canonical Prometheus spelling of a number of seconds (largest units first)."""
     if seconds <= 0:
