@@ -83,7 +83,7 @@ class Server:
     """A server on 127.0.0.1 started here and stopped by its PID."""
 
     def __init__(self, name: str, argv: list[str], port: int, log: Path, ready: str):
-        self.name, self.port, self.log_path, self.ready = name, port, log, ready
+        self.name, self.port = name, port
         self.url = f"http://{HOST}:{port}"
         self._log = open(log, "w")
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT)

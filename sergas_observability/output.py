@@ -220,9 +220,9 @@ def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[P
         raise ValueError(f"{MANIFEST} is written by write_tree itself")
     out_dir = out_dir.resolve()
     _check_location(out_dir, protected)
-    unowned = _unowned(files, out_dir)
     if current is not None and current == files and read_manifest(out_dir) == set(files):
-        return False
+        return False  # every owned file as it should be: nothing another file could clash with
+    unowned = _unowned(files, out_dir)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))

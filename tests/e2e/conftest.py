@@ -9,7 +9,6 @@ Every process is stopped in the fixture's `finally`, also when a test fails.
 from __future__ import annotations
 
 import http.client
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +77,8 @@ class LiveStack:
         finally:
             conn.close()
 
-    def traffic(self, per_second: float) -> "Traffic":
-        return Traffic(self, per_second)
+    def traffic(self, per_second: float) -> servers.Traffic:
+        return servers.Traffic({"app": self.app.port}, per_second)
 
     def restart_app(self) -> None:
         self.app.stop()
@@ -94,38 +93,6 @@ class LiveStack:
         except servers.Timeout:
             active = sorted((a["labels"]["alertname"], a["state"]) for a in self.prom.alerts())
             raise AssertionError(f"alerts still active after {timeout:.0f}s: {active}") from None
-
-
-class Traffic:
-    """Steady GET /api/accounts from a background thread while the block runs."""
-
-    def __init__(self, live: LiveStack, per_second: float):
-        self.live, self.pause = live, 1.0 / per_second
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="e2e-traffic", daemon=True)
-        self.sent = 0
-
-    def _run(self) -> None:
-        conn = http.client.HTTPConnection(HOST, self.live.app.port, timeout=5)
-        try:
-            while not self.stop_event.wait(self.pause):
-                try:
-                    conn.request("GET", "/api/accounts")
-                    conn.getresponse().read()
-                    self.sent += 1
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    conn = http.client.HTTPConnection(HOST, self.live.app.port, timeout=5)
-        finally:
-            conn.close()
-
-    def __enter__(self) -> "Traffic":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop_event.set()
-        self.thread.join(timeout=10)
 
 
 def compile_profile(profile: Stack, out: Path) -> tuple[Path, Path]:
@@ -162,7 +129,11 @@ def live(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
         am.start("/-/ready")
         app.start("/metrics")
         prom.start("/-/ready")
-        yield LiveStack(stack, profile, workdir, app, PrometheusAPI(prom.url), AlertmanagerAPI(am.url), recorder, processes)
+        api = PrometheusAPI(prom.url)
+        # Every scenario reads rates of the app's counters: they need a sample from before it
+        # injects anything (a counter first seen at 10 has risen by nothing), whichever test runs first.
+        wait_for("Prometheus to scrape the app once", lambda: api.query(f'up{{instance="{HOST}:{app_port}"}} == 1'), timeout=30)
+        yield LiveStack(stack, profile, workdir, app, api, AlertmanagerAPI(am.url), recorder, processes)
     finally:
         for process in reversed(processes):
             process.stop()

@@ -8,6 +8,7 @@ SIGTERM if the test process dies, so nothing outlives a killed run.
 from __future__ import annotations
 
 import ctypes
+import http.client
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -209,6 +210,41 @@ def app(workdir: Path, port: int) -> Process:
 
 
 # --- clients ------------------------------------------------------------------
+
+
+class Traffic:
+    """Steady GET /api/accounts to each app at `ports` (one connection each) from a
+    background thread while the block runs; `sent` counts the answered requests."""
+
+    def __init__(self, ports: Mapping[str, int], per_second: float):
+        self.ports, self.pause = dict(ports), 1.0 / per_second
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="e2e-traffic", daemon=True)
+        self.sent = 0
+
+    def _run(self) -> None:
+        conns = {name: http.client.HTTPConnection(HOST, port, timeout=5) for name, port in self.ports.items()}
+        try:
+            while not self.stop_event.wait(self.pause):
+                for name, conn in list(conns.items()):
+                    try:
+                        conn.request("GET", "/api/accounts")
+                        conn.getresponse().read()
+                        self.sent += 1
+                    except (OSError, http.client.HTTPException):  # the app restarting: reconnect
+                        conn.close()
+                        conns[name] = http.client.HTTPConnection(HOST, self.ports[name], timeout=5)
+        finally:
+            for conn in conns.values():
+                conn.close()
+
+    def __enter__(self) -> "Traffic":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=10)
 
 
 class PrometheusAPI:

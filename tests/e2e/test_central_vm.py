@@ -12,8 +12,6 @@ the Prometheus servers load no rule files.
 
 from __future__ import annotations
 
-import http.client
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,34 +48,6 @@ def _vmalert(profile: Stack, env_name: str, rules: Path, workdir: Path) -> Proce
     argv = [servers.require_binary("vmalert"), *flags, f"-httpListenAddr={HOST}:{port}", "-remoteWrite.flushInterval=1s",
             "-loggerLevel=ERROR"]
     return Process(f"vmalert-{env_name}", argv, port, workdir / f"vmalert-{env_name}.log")
-
-
-class Load:
-    """Steady requests to each environment's app from a background thread."""
-
-    def __init__(self, ports: dict[str, int], per_second: float = 20.0):
-        self.ports, self.pause = ports, 1.0 / per_second
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        conns = {env: http.client.HTTPConnection(HOST, port, timeout=5) for env, port in self.ports.items()}
-        while not self.stop_event.wait(self.pause):
-            for env, conn in list(conns.items()):
-                try:
-                    conn.request("GET", "/api/accounts")
-                    conn.getresponse().read()
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    conns[env] = http.client.HTTPConnection(HOST, self.ports[env], timeout=5)
-
-    def __enter__(self) -> "Load":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop_event.set()
-        self.thread.join(timeout=10)
 
 
 def _query(vm: Process, expr: str) -> list[dict[str, Any]]:
@@ -143,7 +113,7 @@ def test_two_environments_on_victoriametrics_with_vmalert(stack: Stack, tmp_path
             ruler.start("/health")
             proms[env] = prom
 
-        with Load(app_ports):
+        with servers.Traffic(app_ports, 20.0):
             # 1. Both environments' series arrive, told apart by their external labels.
             wait_for("both environments' series in VictoriaMetrics", lambda: {
                 r["metric"].get("env") for r in _query(vm, 'up{job="sergas-app"}')} >= set(ENVS) or None, 60)
