@@ -11,7 +11,7 @@ import yaml
 
 from sergas_observability.lint import ensure_valid
 from sergas_observability.compile import grafana
-from sergas_observability.model import Dashboard, DefinitionError, Panel, Row
+from sergas_observability.model import Dashboard, DefinitionError, Panel, Query, Row
 from sergas_observability.output import HEADER, render_all
 
 STACK_NAME = "sergas"  # the provider file is named after the stack
@@ -303,3 +303,32 @@ def test_panel_ids_resolve_collisions_deterministically():
     first = grafana.panel_id("Errors", taken)
     assert grafana.panel_id("Errors", taken) != first  # a second claim of one hash gets the next free id
     assert grafana.panel_id("Errors", set()) == first
+
+
+def _every_panel(stack) -> Iterator[Panel]:
+    from sergas_observability.compile.rollout import rollout_dashboards
+    from sergas_observability.compile.slo_dashboard import slo_dashboards
+
+    for board in stack.dashboards + slo_dashboards(stack) + rollout_dashboards(stack):
+        yield from board.panels
+
+
+def test_a_panel_copied_from_its_shape_is_the_panel_built_through_grafanalib(stack):
+    """Panels of one shape share a template: each copy equals its own grafanalib build, and no two share state."""
+    odd = [
+        Panel(title="gauge", kind="gauge", queries=("up", "up"), unit="percent", min=0, max=100, value_text={"0": "down", "1": "up"}),
+        Panel(title="table", kind="table", queries=(Query(expr="up", legend="{{job}}"),), unit="none", description="who is up"),
+        Panel(title="instant stat", kind="stat", queries=(Query(expr="up", instant=True), "up"), unit="s", width=3, height=2,
+              thresholds=((None, "green"), (0.5, "red"))),
+    ]
+    panels = [*_every_panel(stack), *odd]
+    assert {p.kind for p in panels} == {"timeseries", "stat", "gauge", "table"}
+    copies = []
+    for index, panel in enumerate(panels):
+        copy = grafana.panel_document(panel, index + 7, index % 24, 3 * index)
+        assert copy == grafana._built_panel(panel, index + 7, index % 24, 3 * index), panel.title
+        assert list(copy) == list(grafana._built_panel(panel, index + 7, index % 24, 3 * index))  # same key order
+        copies.append(copy)
+    copies[0]["fieldConfig"]["defaults"]["unit"] = "changed"
+    copies[0]["targets"][0]["expr"] = "changed"
+    assert grafana.panel_document(panels[0], 1, 0, 0) == grafana._built_panel(panels[0], 1, 0, 0)

@@ -16,7 +16,9 @@ The result is a pure function of the Stack: no clocks, no I/O, stable ids.
 
 from __future__ import annotations
 
+import functools
 import json
+import pickle
 import zlib
 from typing import Any
 
@@ -24,7 +26,7 @@ import grafanalib.core as G
 
 from ..model import Stack
 from ..model.base import duration_seconds
-from ..model.dashboards import Dashboard, Panel
+from ..model.dashboards import Dashboard, Panel, Query, Threshold
 from ..output import HEADER
 from .rollout import rollout_dashboards
 from .slo_dashboard import slo_dashboards
@@ -141,7 +143,7 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
         uid=dashboard.uid,
         description=f"{dashboard.description}\n\n{HEADER}".strip(),
         tags=list(dashboard.tags),
-        panels=_layout(dashboard),
+        panels=[],
         templating=G.Templating(list=[_datasource_variable()]),
         time=G.Time(dashboard.time_from, "now"),
         refresh=dashboard.refresh,
@@ -154,8 +156,8 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
     document = _keep(document, DASHBOARD_KEYS)
     document["timepicker"] = {}
     document["templating"]["list"] = [_variable(v) for v in document["templating"]["list"]]
-    document["panels"] = [_normalise_panel(p, d) for p, d in zip(document["panels"], _definitions(dashboard))]
-    return _reviewable(document)
+    document["panels"] = _layout(dashboard)
+    return _first(document, _DASHBOARD_FIRST, last=("panels",))
 
 
 # Keys a reviewer reads first, in this order; the rest follow sorted (the writer keeps this order).
@@ -167,14 +169,6 @@ def _first(document: dict[str, Any], keys: tuple[str, ...], last: tuple[str, ...
     """`document` with `keys` first and `last` last, the rest sorted (its values already are, see _plain)."""
     rest = sorted(k for k in document if k not in keys and k not in last)
     return {k: document[k] for k in (*keys, *rest, *last) if k in document}
-
-
-def _reviewable(document: dict[str, Any]) -> dict[str, Any]:
-    """The dashboard in a reviewer's order: what it is first, each panel's type, title, id,
-    place and queries before its styling, the panels last."""
-    ordered = _first(document, _DASHBOARD_FIRST, last=("panels",))
-    ordered["panels"] = [_first(panel, _PANEL_FIRST) for panel in document["panels"]]
-    return ordered
 
 
 def _datasource_variable() -> G.Template:
@@ -195,15 +189,6 @@ def _variable(document: dict[str, Any]) -> dict[str, Any]:
     return variable
 
 
-def _definitions(dashboard: Dashboard) -> list[Panel | None]:
-    """The definition behind each top-level JSON panel, None for a row."""
-    out: list[Panel | None] = []
-    for row in dashboard.rows:
-        out.append(None)
-        out.extend(row.panels)
-    return out
-
-
 def panel_id(title: str, taken: set[int]) -> int:
     """A panel's id from its title, so it stays with the panel when others are
     inserted or moved (bookmarked `viewPanel` links keep working). Titles are
@@ -215,24 +200,91 @@ def panel_id(title: str, taken: set[int]) -> int:
     return number
 
 
-def _layout(dashboard: Dashboard) -> list[Any]:
-    """Rows and their panels, left to right and wrapping at 24 columns; ids follow the titles."""
-    panels: list[Any] = []
+def _layout(dashboard: Dashboard) -> list[dict[str, Any]]:
+    """Rows and their panels as JSON, left to right and wrapping at 24 columns; ids follow the titles."""
+    panels: list[dict[str, Any]] = []
     y = 0
     taken: set[int] = set()
     for row in dashboard.rows:
-        panels.append(G.RowPanel(title=row.title, id=panel_id(f"row: {row.title}", taken),
-                                 gridPos=G.GridPos(h=ROW_HEIGHT, w=GRID_COLUMNS, x=0, y=y)))
+        panels.append(_filled(_row_template(), id=panel_id(f"row: {row.title}", taken), title=row.title,
+                              gridPos={"h": ROW_HEIGHT, "w": GRID_COLUMNS, "x": 0, "y": y}))
         y += ROW_HEIGHT
         x, line_height = 0, 0
         for panel in row.panels:
             if x + panel.width > GRID_COLUMNS:
                 x, y, line_height = 0, y + line_height, 0
-            panels.append(_panel(panel, panel_id(panel.title, taken), G.GridPos(h=panel.height, w=panel.width, x=x, y=y)))
+            panels.append(panel_document(panel, panel_id(panel.title, taken), x, y))
             x += panel.width
             line_height = max(line_height, panel.height)
         y += line_height
     return panels
+
+
+# -- panels ------------------------------------------------------------------------
+#
+# A panel's JSON is the same for every panel of its shape (kind, unit, limits,
+# thresholds, size, which queries are instant) but for its title, description,
+# id, place and queries' text. Each shape goes through grafanalib and the
+# normalisation once; its panels are copies with their own values set (the SLO
+# dashboards hold thousands of panels of a handful of shapes).
+
+
+def panel_document(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
+    """The Grafana 11 JSON of `panel` with this id at (x, y), as `_built_panel` writes it."""
+    template = _panel_template(_shape(panel))
+    targets = pickle.loads(template["targets"])
+    for target, query in zip(targets, panel.queries):
+        target["expr"], target["legendFormat"] = query.expr, query.legend
+    values: dict[str, Any] = {"id": panel_id, "title": panel.title, "targets": targets,
+                              "gridPos": {"h": panel.height, "w": panel.width, "x": x, "y": y}}
+    if panel.description:
+        values["description"] = panel.description
+    return _filled(template["panel"], **values)
+
+
+def _filled(template: bytes, **values: Any) -> dict[str, Any]:
+    """A fresh copy of a pickled template (no two documents share a mutable part), `values` set in place."""
+    document: dict[str, Any] = pickle.loads(template)
+    assert values.keys() <= document.keys(), sorted(values.keys() - document.keys())  # the template's key order holds
+    document.update(values)
+    return document
+
+
+Shape = tuple[Any, ...]
+
+
+def _shape(panel: Panel) -> Shape:
+    """What a panel's JSON depends on besides its title, description text, id, place and queries' text."""
+    return (
+        panel.kind, panel.unit, panel.min, panel.max, tuple(panel.value_text.items()),
+        tuple((t.value, t.color) for t in panel.thresholds), panel.width, panel.height, bool(panel.description),
+        tuple(query.instant for query in panel.queries),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _panel_template(shape: Shape) -> dict[str, bytes]:
+    kind, unit, low, high, value_text, thresholds, width, height, described, instants = shape
+    panel = Panel(
+        title="-", kind=kind, unit=unit, min=low, max=high, value_text=dict(value_text),
+        thresholds=tuple(Threshold(value=v, color=c) for v, c in thresholds), width=width, height=height,
+        description="-" if described else "", queries=tuple(Query(expr="x", legend="-", instant=i) for i in instants),
+    )
+    document = _built_panel(panel, 1, 0, 0)
+    targets = document["targets"]
+    return {"panel": pickle.dumps(document), "targets": pickle.dumps(targets)}
+
+
+@functools.cache
+def _row_template() -> bytes:
+    row = G.RowPanel(title="-", id=1, gridPos=G.GridPos(h=ROW_HEIGHT, w=GRID_COLUMNS, x=0, y=0))
+    return pickle.dumps(_first(_keep(_plain(row), ROW_KEYS), _PANEL_FIRST))
+
+
+def _built_panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
+    """The panel through grafanalib and the normalisation: what every panel of its shape copies."""
+    built = _panel(panel, panel_id, G.GridPos(h=panel.height, w=panel.width, x=x, y=y))
+    return _first(_normalise_panel(_plain(built), panel), _PANEL_FIRST)
 
 
 def _targets(panel: Panel) -> list[G.Target]:
@@ -377,9 +429,7 @@ def _keep(document: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key in keys}
 
 
-def _normalise_panel(document: dict[str, Any], definition: Panel | None) -> dict[str, Any]:
-    if definition is None:
-        return _keep(document, ROW_KEYS)
+def _normalise_panel(document: dict[str, Any], definition: Panel) -> dict[str, Any]:
     document = _keep(document, PANEL_KEYS)
     document["targets"] = [
         _shallow_sorted({**_keep(target, TARGET_KEYS), "editorMode": "code", "range": not target.get("instant", False)})

@@ -171,11 +171,14 @@ def rule_shape(slo: SLO, metrics: dict[str, Any]) -> str:
     fire and resolve at the same evaluations: their detection times are
     proven once per shape (compile.slo_tests)."""
     matchers = slo_matchers(slo)
-    groups = slo_groups(slo, metrics, Links("", ""), SLIEvents(slo.sli, metrics, slo.group_by).anonymous())
+    events = SLIEvents(slo.sli, metrics, slo.group_by).anonymous()
+    # slo_groups' rules, but for the alerts' names, labels and annotations: not what they compute.
+    fast = [*events_rules(slo, events), *burn_rate_rules(slo, events), *({"expr": alert_expr(slo, tier)} for tier in slo.tiers)]
+    groups = [(FAST_INTERVAL, fast), (PERIOD_INTERVAL, [budget_remaining_rule(slo), objective_rule(slo)])]
     rules = [
-        (group["interval"], rule.get("record", "alert"), rule.get("labels", {}).get("event"),
+        (interval, rule.get("record", "alert"), rule.get("labels", {}).get("event"),
          rule.get("labels", {}).get("window"), rule["expr"].replace(matchers, "<slo>"))
-        for group in groups for rule in group["rules"]
+        for interval, group in groups for rule in group
     ]
     return json.dumps(rules)
 
