@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import posixpath
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -227,10 +228,12 @@ def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[P
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     try:
-        for rel, text in {**files, MANIFEST: render_manifest(files)}.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+        everything = {**files, MANIFEST: render_manifest(files)}
+        for folder in sorted({posixpath.dirname(rel) for rel in everything} - {""}):
+            os.makedirs(staging / folder, exist_ok=True)
+        for rel, text in everything.items():
+            with open(staging / rel, "wb") as stream:  # bytes: the text layer would cost as much as the disk
+                stream.write(text.encode("utf-8"))
         for rel in unowned:  # copied, not moved: the old tree stays intact until the swap
             target = staging / rel
             if rel.endswith("/"):

@@ -332,3 +332,17 @@ def test_a_panel_copied_from_its_shape_is_the_panel_built_through_grafanalib(sta
     copies[0]["fieldConfig"]["defaults"]["unit"] = "changed"
     copies[0]["targets"][0]["expr"] = "changed"
     assert grafana.panel_document(panels[0], 1, 0, 0) == grafana._built_panel(panels[0], 1, 0, 0)
+
+
+def test_an_slo_dashboards_panels_name_the_slo_where_it_was_written(stack):
+    """Its panels are derived from the validated SLO: a finding on one points at the SLO's file:line, not the library's."""
+    from sergas_observability.compile.slo_dashboard import by_service, slo_dashboards
+
+    origins = {slo.key: slo.origin for slo in stack.slos}
+    assert all(o and o.startswith("definitions/") for o in origins.values()), origins
+    boards = slo_dashboards(stack)
+    assert len(boards) == len(by_service(stack.slos)) > 1
+    for board, slos in zip(boards, by_service(stack.slos).values()):
+        assert len(board.rows) == len(slos)
+        for row, slo in zip(board.rows, slos):
+            assert {p.origin for p in row.panels} | {q.origin for p in row.panels for q in p.queries} == {slo.origin}

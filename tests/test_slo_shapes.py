@@ -95,3 +95,21 @@ def test_the_timing_of_another_shape_fails(tmp_path):
                                             sli=SAME.sli), timing_of=slo())
     assert result.returncode != 0
     assert "BudgetBurn" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("other", [slo(), SAME, slo(group_by=("handler",), sli=RatioSLI(bad='http_requests_total{code="500"}', total="http_requests_total")),
+                                   slo(sli=LatencySLI(histogram='http_request_duration_seconds{handler="/checkout"}', threshold=0.5))],
+                         ids=["ratio", "other-identity", "grouped", "latency"])
+def test_the_shape_is_every_compiled_rule_but_the_alerts_names_labels_and_annotations(other):
+    """rule_shape builds no alert annotations (it runs for every SLO): it must still follow slo_groups rule for rule."""
+    import json
+
+    from sergas_observability.compile.slo import SLIEvents, slo_groups, slo_matchers
+
+    groups = slo_groups(other, METRICS, Links("", ""), SLIEvents(other.sli, METRICS, other.group_by).anonymous())
+    expected = [
+        [group["interval"], rule.get("record", "alert"), rule.get("labels", {}).get("event"), rule.get("labels", {}).get("window"),
+         rule["expr"].replace(slo_matchers(other), "<slo>")]
+        for group in groups for rule in group["rules"]
+    ]
+    assert json.loads(shape(other)) == expected

@@ -141,6 +141,9 @@ class Links(NamedTuple):
         return slo.severity_of(tier) or (self.page_severity if tier.action == "page" else self.ticket_severity)
 
 
+NO_LINKS = Links("", "")
+
+
 def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], links: Links) -> dict[str, Any]:
     """Rule files keyed by path, from already validated SLOs (no model built here)."""
     files: dict[str, Any] = {}
@@ -172,8 +175,8 @@ def rule_shape(slo: SLO, metrics: dict[str, Any]) -> str:
     proven once per shape (compile.slo_tests)."""
     matchers = slo_matchers(slo)
     events = SLIEvents(slo.sli, metrics, slo.group_by).anonymous()
-    # slo_groups' rules, but for the alerts' names, labels and annotations: not what they compute.
-    fast = [*events_rules(slo, events), *burn_rate_rules(slo, events), *({"expr": alert_expr(slo, tier)} for tier in slo.tiers)]
+    # slo_groups' rules without the alerts' names and annotations: not what they compute.
+    fast = [*events_rules(slo, events), *burn_rate_rules(slo, events), *({"expr": alert_expr(slo, tier), "labels": alert_labels(slo, tier, NO_LINKS)} for tier in slo.tiers)]
     groups = [(FAST_INTERVAL, fast), (PERIOD_INTERVAL, [budget_remaining_rule(slo), objective_rule(slo)])]
     rules = [
         (interval, rule.get("record", "alert"), rule.get("labels", {}).get("event"),

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..model import Dashboard, Panel, Query, Row, Stack, Threshold
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, OBJECTIVE_RECORD, SLO, TO_DATE_BUDGET_RECORD
 
 # A budget left: red once overspent, orange below a quarter.
 BUDGET_THRESHOLDS = (Threshold(value=None, color="red"), Threshold(value=0.0, color="orange"), Threshold(value=0.25, color="green"))
+# A burn rate: orange once it spends the budget faster than the period allows.
+BURN_THRESHOLDS = (Threshold(value=None, color="green"), Threshold(value=1.0, color="orange"))
 
 
 def dashboard_uid(stack_name: str, service: str) -> str:
@@ -69,34 +72,46 @@ def slo_row(slo: SLO) -> Row:
     )
 
 
+# The panels and queries are derived (Definition.derived): validated as the SLO was, and their
+# queries are parsed and analysed by the validation pass with every dashboard's.
+
+
+def _panel(slo: SLO, queries: Iterable[tuple[str, str]], **fields: Any) -> Panel:
+    made = tuple(Query.derived(slo.origin, expr=expr, legend=legend) for expr, legend in queries)
+    return Panel.derived(slo.origin, queries=made, **fields)  # type: ignore[no-any-return]
+
+
 def _rolling_panels(slo: SLO, match: str, budget: str, named: Callable[[str], str], objective: str) -> tuple[Panel, ...]:
     return (
-        Panel(
+        _panel(
+            slo,
             title=f"{slo.name}: SLI against objective",
             description=f"Share of good events over the last hour and over the period, against the objective ({objective}).",
             queries=(
-                Query(expr=f'1 - {BURN_RATE_RECORD}{{{match},window="1h"}} * {budget}', legend=named("SLI, last 1h")),
-                Query(expr=f"1 - (1 - {BUDGET_REMAINING_RECORD}{{{match}}}) * {budget}", legend=named(f"SLI, last {slo.period}")),
-                Query(expr=f"{OBJECTIVE_RECORD}{{{match}}}", legend="objective"),
+                (f'1 - {BURN_RATE_RECORD}{{{match},window="1h"}} * {budget}', named("SLI, last 1h")),
+                (f"1 - (1 - {BUDGET_REMAINING_RECORD}{{{match}}}) * {budget}", named(f"SLI, last {slo.period}")),
+                (f"{OBJECTIVE_RECORD}{{{match}}}", "objective"),
             ),
             unit="percentunit",
             width=10,
         ),
-        Panel(
+        _panel(
+            slo,
             title=f"{slo.name}: error budget remaining",
             kind="stat",
             description=f"Share of the {slo.period} error budget not yet spent; below 0 the objective is missed.",
-            queries=(Query(expr=f"{BUDGET_REMAINING_RECORD}{{{match}}}", legend=named("remaining")),),
+            queries=((f"{BUDGET_REMAINING_RECORD}{{{match}}}", named("remaining")),),
             unit="percentunit",
             thresholds=BUDGET_THRESHOLDS,
             width=4,
         ),
-        Panel(
+        _panel(
+            slo,
             title=f"{slo.name}: burn rate per window",
             description="Error ratio / error budget per window; 1 spends the budget exactly over the period.",
-            queries=(Query(expr=f"{BURN_RATE_RECORD}{{{match}}}", legend=named("{{window}}")),),
+            queries=((f"{BURN_RATE_RECORD}{{{match}}}", named("{{window}}")),),
             unit="short",
-            thresholds=(Threshold(value=None, color="green"), Threshold(value=1.0, color="orange")),
+            thresholds=BURN_THRESHOLDS,
             width=10,
         ),
     )
@@ -108,20 +123,22 @@ def _calendar_panels(slo: SLO, match: str, budget: str, named: Callable[[str], s
         return ()
     periods = " and ".join(f"this {c}" for c in slo.calendar)
     return (
-        Panel(
+        _panel(
+            slo,
             title=f"{slo.name}: error budget remaining, {periods}",
             kind="stat",
             description=f"Share of the budget not yet spent since the calendar {' and the ISO '.join(slo.calendar)} began (UTC); below 0 the objective is missed for it.",
-            queries=(Query(expr=f"{TO_DATE_BUDGET_RECORD}{{{match}}}", legend=named("this {{calendar}}")),),
+            queries=((f"{TO_DATE_BUDGET_RECORD}{{{match}}}", named("this {{calendar}}")),),
             unit="percentunit",
             thresholds=BUDGET_THRESHOLDS,
             width=12,
         ),
-        Panel(
+        _panel(
+            slo,
             title=f"{slo.name}: SLI, {periods}",
             kind="stat",
             description=f"Share of good events since the calendar {' and the ISO '.join(slo.calendar)} began (UTC), against the objective ({slo.objective:g}%).",
-            queries=(Query(expr=f"1 - (1 - {TO_DATE_BUDGET_RECORD}{{{match}}}) * {budget}", legend=named("this {{calendar}}")),),
+            queries=((f"1 - (1 - {TO_DATE_BUDGET_RECORD}{{{match}}}) * {budget}", named("this {{calendar}}")),),
             unit="percentunit",
             width=12,
         ),

@@ -220,6 +220,15 @@ class Definition(BaseModel):
         """Where in the user's files this definition was written (file:line)."""
         return self._origin
 
+    @classmethod
+    def derived(cls, origin: str | None, /, **fields: Any) -> Any:
+        """A definition the library builds from validated ones (an SLO's dashboard panels),
+        fields of their final types, not validated again; its findings name `origin`, where
+        the definition it came from was written (its caller is library code, not the user's)."""
+        made = cls.model_construct(**fields)
+        made._origin = origin
+        return made
+
 
 # --- durations -------------------------------------------------------------
 
