@@ -9,6 +9,7 @@ order, by `generate`, `check` and `lint` alike (they share one validation pass).
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -382,9 +383,25 @@ def run() -> None:
     """The `sergas-obs` program. One short-lived process holds its whole Stack and
     output in memory, all of it live until exit: the cyclic garbage collector
     would walk that growing heap again and again and free nothing, so it is
-    off (reference counting still frees what is dropped)."""
+    off (reference counting still frees what is dropped). For the same reason it
+    ends without freeing that heap object by object, which took as long as
+    writing the tree: once the output streams are flushed, the OS reclaims it."""
     gc.disable()
-    main()
+    code: object = 0
+    try:
+        main()  # click ends every run, success or failure, with SystemExit
+    except SystemExit as end:
+        code = end.code
+    if not isinstance(code, int):  # as the interpreter treats sys.exit("message") and sys.exit(None)
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # a reader that went away (`| head`): nothing left to tell it
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
