@@ -81,24 +81,38 @@ def _validated(settings: Any, *, lint: bool = False, promtool: bool = False) -> 
 
     Returns the Stack, or with `lint` the (stack, report) pair for the caller
     to render."""
-    from .lint import TOOL_RULES, lint_stack
+    from .lint import lint_stack
+
+    stack, errors = _loaded(settings)
+    with _stage("validation"):
+        report = lint_stack(stack, promtool=promtool, load_errors=errors)
+    if lint:
+        _note(settings, errors)
+        return stack, report
+    return _passed(settings, stack, errors, report)
+
+
+def _loaded(settings: Any) -> tuple[Any, list[Any]]:
     from .loader import load
 
     with _stage("loading the definitions"):
-        stack, errors = load(settings.definitions, settings.root)
-    with _stage("validation"):
-        report = lint_stack(stack, promtool=promtool, load_errors=errors)
+        return load(settings.definitions, settings.root)  # type: ignore[no-any-return]
+
+
+def _note(settings: Any, errors: list[Any]) -> None:
+    """Where a module name that was not found came from."""
     missing = f"no definitions module '{settings.definitions}'"
-    note = next((f"note: the module name '{settings.definitions}' came from {settings.definitions_from}"
-                 for e in errors if e.message.startswith(missing)), None)
-    if lint:
-        if note:
-            click.echo(note, err=True)
-        return stack, report
+    if any(e.message.startswith(missing) for e in errors):
+        click.echo(f"note: the module name '{settings.definitions}' came from {settings.definitions_from}", err=True)
+
+
+def _passed(settings: Any, stack: Any, errors: list[Any], report: Any) -> Any:
+    """Print the report's findings; exit 2 if any is an error `generate` refuses; else the Stack."""
+    from .lint import TOOL_RULES
+
     for item in report.active:
         click.echo(item.one_line(), err=True)
-    if note:
-        click.echo(note, err=True)
+    _note(settings, errors)
     errors_found = [f for f in report.errors if f.rule not in TOOL_RULES]
     if errors_found:
         _fail(f"{len(errors_found)} error(s), {len(report.warnings)} warning(s) in the definitions: nothing written.", EXIT_DEFINITIONS)
@@ -128,13 +142,10 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
     not write. Files it wrote earlier for outputs no longer chosen are removed.
     Settings come from the flags, else [tool.sergas-obs] in pyproject.toml."""
     settings = _settings(definitions, out_dir, outputs)
-    stack = _validated(settings)
+    stack, files = _validated_and_compiled(settings)
     from .changes import summary
-    from .compile import compile_stack
-    from .output import UnsafeOutput, command_header, diff_tree, read_tree, render_all, write_tree
+    from .output import UnsafeOutput, diff_tree, read_tree, write_tree
 
-    with _stage("compile"):
-        files = render_all(compile_stack(stack, _outputs(settings, stack)), command_header(settings.definitions))
     if "victoriametrics" in settings.outputs and settings.outputs_chosen:
         from .compile.distributed import vmalert_problem
 
@@ -166,6 +177,51 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
     click.echo(f"wrote {len(files)} files to {shown}/" + (" (no change)" if before and not changes else ""))
     for line in changes:
         click.echo(f"  {line}")
+
+
+# Compiled once the validation pass has run: the catalog prints its latency figures.
+AFTER_VALIDATION = ("catalog",)
+
+
+def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
+    """The Stack and the text of every file of the chosen outputs; exit 2 (nothing compiled
+    kept) when the definitions have mistakes.
+
+    The validation pass runs in a copy of this process while this one compiles
+    (background.py): a stack it refuses is compiled for nothing, and what the
+    compilers raised on it is not reported (they may assume a valid stack),
+    only its findings."""
+    from .background import Pending
+    from .compile import compile_stack
+    from .lint import lint_stack
+    from .output import command_header, render_all
+
+    stack, errors = _loaded(settings)
+    pending = Pending(lambda: lint_stack(stack, promtool=False, load_errors=errors).detached())
+    chosen = _outputs(settings, stack) if stack is not None else ()
+    first = [name for name in chosen if name not in AFTER_VALIDATION]
+    header = command_header(settings.definitions)
+
+    def compiled(outputs: list[str]) -> dict[str, str]:
+        return render_all(compile_stack(stack, outputs), header) if outputs else {}
+
+    files: dict[str, str] | Exception | None = None
+    if pending.running:  # else after the pass, as it would run alone
+        try:
+            files = compiled(first)
+        except Exception as exc:  # reported only if the stack validates
+            files = exc
+    with _stage("validation"):
+        report = pending.result()
+    _passed(settings, stack, errors, report)
+    with _stage("compile"):
+        if isinstance(files, Exception):
+            raise files
+        if files is None:
+            files = compiled(first)
+        stack._compiled["latency-figures"] = tuple(report.latency)  # where a pass in this process leaves them
+        files.update(compiled([name for name in chosen if name in AFTER_VALIDATION]))
+        return stack, dict(sorted(files.items()))
 
 
 def _outputs(settings: Any, stack: Any) -> tuple[str, ...]:

@@ -243,3 +243,28 @@ def test_check_starts_the_longest_replay_first(tree):
     days, timing = "slo-sergas-app-http-availability.days.test.yml", "slo-sergas-app-http-availability.timing.test.yml"
     assert (tests / days).stat().st_size < (tests / timing).stat().st_size / 10
     assert cost[days] > cost[timing] > cost["slo-sergas-app-http-availability.test.yml"] > 0
+
+
+BROKEN_COMPILER = '''
+import sergas_observability.compile.instrumentation as broken  # one the validation pass does not run
+def _compile(stack):
+    raise ZeroDivisionError("the compiler broke")
+broken.compile = _compile
+'''
+
+
+@pytest.mark.parametrize("mistake", [False, True], ids=["valid", "invalid"])
+def test_a_compiler_that_raises_is_reported_only_for_a_stack_that_validates(tmp_path, mistake):
+    """generate compiles while the validation pass runs beside it: a compiler failing on a stack
+    the pass refuses is not news (compilers may assume a valid stack), the findings are."""
+    names = {"ALERTS": "(" + _alert(severity='"P7"') + ",)"} if mistake else {}
+    _write_defs(tmp_path, extra=BROKEN_COMPILER, **names)
+    result = _cli("generate", "--definitions", "demo_defs", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    if mistake:
+        assert result.returncode == 2, result.stderr
+        assert "unknown severity 'P7'" in result.stderr and "broke" not in result.stderr
+    else:
+        assert result.returncode == 3, result.stderr
+        assert result.stderr.strip() == "internal error in compile: ZeroDivisionError: the compiler broke"
+    assert not (tmp_path / "out").exists()

@@ -47,6 +47,9 @@ class InternalError(Exception):
         self.stage, self.exc = stage, exc
         super().__init__(f"internal error in {stage}: {type(exc).__name__}: {exc}")
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled by its arguments (background.py sends it back)
+        return (type(self), (self.stage, self.exc), self.__dict__)
+
 
 class InvalidStack(DefinitionError):
     """The stack has mistakes: `findings` are every error; `where`, `field`

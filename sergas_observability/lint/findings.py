@@ -199,6 +199,11 @@ class Report:
         """The rule ids of the active findings (what tests compare)."""
         return [f.rule for f in self.active]
 
+    def detached(self) -> "Report":
+        """The report without the definitions its findings name (what silencing read): all
+        another process needs to print it."""
+        return Report([replace(f, owners=()) for f in self.findings], list(self.latency))
+
 
 def silenced(item: Finding, reason: str) -> Finding:
     return replace(item, silenced=reason)

@@ -1,0 +1,93 @@
+"""A function run in a forked copy of the process, its result fetched later.
+
+`generate` validates and compiles the same loaded Stack, and neither needs
+the other until the catalog (which prints the validation pass's latency
+figures) and the write. With a second core the pass runs in a copy of the
+process made by fork (the loaded Stack shared, nothing pickled on the way
+in) while the first compiles; the result comes back pickled through a pipe.
+
+Without fork, with one core, or with other threads running (a forked child
+would inherit locks they hold, such as the import lock), the function runs
+when its result is first asked for, in this process: the same result, later.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class BackgroundError(RuntimeError):
+    """What the function raised in the child, when that exception could not be sent back itself."""
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+
+
+class Pending(Generic[T]):
+    """`function()`, started now when a copy of the process can run it (see `can_fork`)."""
+
+    def __init__(self, function: Callable[[], T]):
+        self._function = function
+        self._pid = 0
+        self._pipe = -1
+        if can_fork():
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                os.close(read)
+                _child(function, write)
+            os.close(write)
+            self._pid, self._pipe = pid, read
+
+    @property
+    def running(self) -> bool:
+        """Whether a copy of the process is running the function (else `result` will, here)."""
+        return self._pid != 0
+
+    def result(self) -> T:
+        """The function's return value (waits for the child). What it raised is raised here, the
+        child's traceback as a note (BackgroundError when the exception cannot be pickled)."""
+        if not self._pid:
+            return self._function()
+        with os.fdopen(self._pipe, "rb") as stream:
+            data = stream.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = 0
+        self._function = _done  # asked again: the result is gone with the child
+        if not data:
+            raise BackgroundError(f"the background process ended without a result (wait status {status})")
+        ok, value = pickle.loads(data)
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+
+def _done() -> T:  # type: ignore[type-var]
+    raise BackgroundError("the result was fetched already")
+
+
+def _child(function: Callable[[], object], pipe: int) -> None:
+    code = 0
+    try:
+        try:
+            payload = pickle.dumps((True, function()), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # goes back to the parent, which reports it as it would its own
+            exc.add_note("".join(["raised in the background process:\n", *traceback.format_exception(exc)]))
+            try:
+                payload = pickle.dumps((False, exc))
+            except Exception:
+                payload = pickle.dumps((False, BackgroundError(f"{type(exc).__name__}: {exc}\n{exc.__notes__[-1]}")))
+        with os.fdopen(pipe, "wb") as stream:
+            stream.write(payload)
+    except BaseException:  # noqa: BLE001 - a parent that went away (or an interrupt): nothing to tell
+        code = 1
+    finally:
+        os._exit(code)  # no cleanup of the parent's: its files, temp dirs and atexit handlers are its own

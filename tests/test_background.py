@@ -1,0 +1,106 @@
+"""background.Pending: a function run in a forked copy of the process (generate's validation pass).
+
+The fork path runs in a fresh single-threaded interpreter (pytest's own
+threads make Pending run in-process, which is tested too)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from sergas_observability.background import Pending, can_fork
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
+
+
+def test_the_function_runs_in_a_child_beside_the_caller_and_its_result_comes_back():
+    result = _python("""
+        import os, time
+        from sergas_observability.background import Pending
+        parent = os.getpid()
+        start = time.monotonic()
+        pending = Pending(lambda: (os.getpid(), time.sleep(1.0), [1, {"a": "b"}])[::2])
+        assert pending.running
+        busy = time.monotonic() - start   # Pending returned at once: the child sleeps, not the caller
+        child, value = pending.result()
+        print(child != parent, value, busy < 0.5, pending.running)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "[1,", "{'a':", "'b'}]", "True", "False"]
+
+
+def test_what_the_child_raised_is_raised_in_the_caller_with_the_childs_traceback():
+    result = _python("""
+        from sergas_observability.background import Pending
+        from sergas_observability.lint import InternalError
+
+        def broken():
+            raise InternalError("validation (check_x)", KeyError("gone"))
+
+        try:
+            Pending(broken).result()
+        except InternalError as exc:
+            print(str(exc))
+            print("NOTE", "in broken" in exc.__notes__[-1] and "background process" in exc.__notes__[-1])
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["internal error in validation (check_x): KeyError: 'gone'", "NOTE True"]
+
+
+def test_an_exception_that_cannot_be_pickled_and_a_child_that_dies_are_background_errors():
+    result = _python("""
+        import os, threading
+        from sergas_observability.background import BackgroundError, Pending
+
+        class Odd(Exception):
+            lock = None
+            def __init__(self):
+                super().__init__("odd")
+                self.lock = threading.Lock()   # not picklable
+
+        def odd():
+            raise Odd()
+
+        for function in (odd, lambda: os._exit(7)):
+            try:
+                Pending(function).result()
+            except BackgroundError as exc:
+                print(str(exc).splitlines()[0])
+    """)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Odd: odd"
+    assert lines[1].startswith("the background process ended without a result (wait status 1792)")  # 7 << 8
+
+
+def test_with_other_threads_running_the_function_runs_in_the_caller_when_asked():
+    calls = []
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        assert not can_fork()
+        pending = Pending(lambda: calls.append("ran") or 42)
+        assert not pending.running and calls == []  # not started: nothing may run before it is asked
+        assert pending.result() == 42 and calls == ["ran"]
+    finally:
+        stop.set()
+        worker.join()
+
+
+def test_in_the_caller_too_what_it_raised_is_raised_as_is():
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        with pytest.raises(ZeroDivisionError):
+            Pending(lambda: 1 / 0).result()
+    finally:
+        stop.set()
+        worker.join()
