@@ -187,40 +187,44 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
     """The Stack and the text of every file of the chosen outputs; exit 2 (nothing compiled
     kept) when the definitions have mistakes.
 
-    The validation pass runs in a copy of this process while this one compiles
-    (background.py): a stack it refuses is compiled for nothing, and what the
-    compilers raised on it is not reported (they may assume a valid stack),
-    only its findings."""
+    With a second core, work runs beside work (background.py): the validation
+    pass beside the compilers, then the rendering of their documents beside
+    the catalog's (which prints the pass's latency figures). A stack the pass
+    refuses is compiled for nothing, and what the compilers raised on it is
+    not reported (they may assume a valid stack), only its findings."""
     from .background import Pending
     from .compile import compile_stack
     from .lint import lint_stack
     from .output import command_header, render_all
 
     stack, errors = _loaded(settings)
-    pending = Pending(lambda: lint_stack(stack, promtool=False, load_errors=errors).detached())
+    validation = Pending(lambda: lint_stack(stack, promtool=False, load_errors=errors).detached())
     chosen = _outputs(settings, stack) if stack is not None else ()
     first = [name for name in chosen if name not in AFTER_VALIDATION]
+    last = [name for name in chosen if name in AFTER_VALIDATION]
     header = command_header(settings.definitions)
 
-    def compiled(outputs: list[str]) -> dict[str, str]:
-        return render_all(compile_stack(stack, outputs), header) if outputs else {}
+    def rendering(outputs: list[str]) -> Pending[dict[str, str]]:
+        documents = compile_stack(stack, outputs) if outputs else {}
+        return Pending(lambda: render_all(documents, header))
 
-    files: dict[str, str] | Exception | None = None
-    if pending.running:  # else after the pass, as it would run alone
+    early: Pending[dict[str, str]] | Exception | None = None
+    if validation.running:  # else after the pass, as it would run alone
         try:
-            files = compiled(first)
+            early = rendering(first)
         except Exception as exc:  # reported only if the stack validates
-            files = exc
+            early = exc
     with _stage("validation"):
-        report = pending.result()
+        report = validation.result()
     _passed(settings, stack, errors, report)
     with _stage("compile"):
-        if isinstance(files, Exception):
-            raise files
-        if files is None:
-            files = compiled(first)
+        if isinstance(early, Exception):
+            raise early
+        if early is None:
+            early = rendering(first)
         stack._compiled["latency-figures"] = tuple(report.latency)  # where a pass in this process leaves them
-        files.update(compiled([name for name in chosen if name in AFTER_VALIDATION]))
+        files = render_all(compile_stack(stack, last), header) if last else {}
+        files.update(early.result())
         return stack, dict(sorted(files.items()))
 
 

@@ -87,7 +87,11 @@ def _caller_origin() -> str | None:
 
 def relative_path(filename: str) -> str:
     """The path as the user would type it: relative to the working directory when below it."""
-    cwd = os.getcwd()
+    return _relative(filename, os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)  # every definition asks, from a few files
+def _relative(filename: str, cwd: str) -> str:
     return os.path.relpath(filename, cwd) if filename.startswith(cwd + os.sep) else filename
 
 
