@@ -194,11 +194,15 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
     not reported (they may assume a valid stack), only its findings."""
     from .background import Pending
     from .compile import compile_stack
-    from .lint import lint_stack
     from .output import command_header, render_all
 
+    def validated() -> Any:
+        from .lint import lint_stack  # imported where the pass runs
+
+        return lint_stack(stack, promtool=False, load_errors=errors).detached()
+
     stack, errors = _loaded(settings)
-    validation = Pending(lambda: lint_stack(stack, promtool=False, load_errors=errors).detached())
+    validation = Pending(validated)
     chosen = _outputs(settings, stack) if stack is not None else ()
     first = [name for name in chosen if name not in AFTER_VALIDATION]
     last = [name for name in chosen if name in AFTER_VALIDATION]
