@@ -18,6 +18,10 @@ same run, so a slow or busy machine moves both sides:
   included), whose baseline is `promtool check rules` over the same rule
   files with the same flags: the floor any check of these rules must pay.
 
+Each timed process starts after `sync` (the previous run's writes flushed,
+untimed) with Python's default bytecode caching (PYTHONDONTWRITEBYTECODE,
+which this machine sets, is cleared for it).
+
 Reported: wall median and best, peak RSS of the largest process (GNU time's
 %M, which covers the children the command reaped, promtool included; every
 command, baselines too, is started through /usr/bin/time when present), files
@@ -90,12 +94,21 @@ class Row:
         return sorted({run.returncode for run in self.runs if run.returncode != 0})
 
 
+# Python's default: bytecode is cached (this machine's environment turns that off,
+# which would compile the 1,000-SLO definitions file again in every run).
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(command: list[str], cwd: Path) -> Run:
-    """One fresh process: wall seconds, peak RSS (MB) of it and the children it reaped, its exit and output."""
+    """One fresh process: wall seconds, peak RSS (MB) of it and the children it reaped, its exit and output.
+
+    The disk's queue is flushed first (not timed): the previous run's 50 MB of
+    writes would otherwise throttle this one's, which a user's runs, minutes apart, never see."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
         wrapped = [TIME, "-f", "%M", "-o", rss.name, *command] if TIME else command
+        os.sync()
         start = time.perf_counter()
-        proc = subprocess.Popen(wrapped, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        proc = subprocess.Popen(wrapped, cwd=cwd, env=ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -216,7 +229,8 @@ def notes(project: Path, slos: int, generate: list[Row], checks: tuple[Row, Row]
              f"{files:,} files, {mb:.1f} MB (the default outputs: no Stack.central, so no central-view rules), "
              f"and prints {warnings} `warning:` lines (tiny budgets)."]
     lines.append(f"Generate rows: median and best of {runs} interleaved rounds after one warm-up; "
-                 f"{os.cpu_count()} cores; peak = the largest process.")
+                 f"{os.cpu_count()} cores; each process started after `sync`, bytecode cached (Python's default); "
+                 f"peak = the largest process (generate validates in a forked copy of itself).")
     if checks is not None:
         tests = len(list((project / OUT / "prometheus" / "tests").glob("*.yml")))
         lines.append(f"`check` ran {tests:,} `promtool test rules` files besides `promtool check rules/config` and "
