@@ -37,6 +37,7 @@ import difflib
 import os
 import posixpath
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
@@ -212,7 +213,9 @@ def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[P
     that must never be replaced: `out_dir` may not be one of them or an ancestor.
     `current` is what `read_tree(out_dir)` just returned, if the caller has it:
     when that is `files` and the manifest lists no more, nothing is written
-    (files keep their times). Returns whether anything was written.
+    (files keep their times); else the files it holds unchanged are carried
+    into the new tree as hard links, not rewritten (an edit rewrites the files
+    it changed). Returns whether anything was written.
     """
     bad = [rel for rel in files if not _safe_rel(rel)]
     if bad:
@@ -231,7 +234,13 @@ def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[P
         everything = {**files, MANIFEST: render_manifest(files)}
         for folder in sorted({posixpath.dirname(rel) for rel in everything} - {""}):
             os.makedirs(staging / folder, exist_ok=True)
+        same = current or {}
         for rel, text in everything.items():
+            # Unchanged: the new tree names the same file (its time kept), nothing rewritten. (Not when
+            # the text holds U+FFFD: read_tree decodes bytes that are not UTF-8 to it, so equal text
+            # would not prove equal bytes.)
+            if same.get(rel) == text and "\ufffd" not in text and _link(out_dir / rel, staging / rel):
+                continue
             with open(staging / rel, "wb") as stream:  # bytes: the text layer would cost as much as the disk
                 stream.write(text.encode("utf-8"))
         for rel in unowned:  # copied, not moved: the old tree stays intact until the swap
@@ -257,6 +266,20 @@ def write_tree(files: Mapping[str, str], out_dir: Path, *, protected: Iterable[P
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+    return True
+
+
+def _link(old: Path, new: Path) -> bool:
+    """Whether `new` now names the file `old` names: a plain file that no other name shares
+    (a hard link elsewhere would see later changes; a symlink is replaced by a file), on a
+    filesystem with hard links."""
+    try:
+        found = os.lstat(old)
+        if not stat.S_ISREG(found.st_mode) or found.st_nlink != 1:
+            return False
+        os.link(old, new, follow_symlinks=False)
+    except OSError:
+        return False
     return True
 
 
