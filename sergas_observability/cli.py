@@ -189,17 +189,20 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
 
     With a second core, work runs beside work (background.py): the validation
     pass beside the compilers, then the rendering of their documents beside
-    the catalog's (which prints the pass's latency figures). A stack the pass
-    refuses is compiled for nothing, and what the compilers raised on it is
-    not reported (they may assume a valid stack), only its findings."""
+    the catalog's (which prints the pass's latency figures). The pass compiles
+    the dashboards to check them; that copy is the one written. A stack the
+    pass refuses is compiled for nothing, and what the compilers raised on it
+    is not reported (they may assume a valid stack), only its findings."""
     from .background import Pending
-    from .compile import compile_stack
-    from .output import command_header, render_all
+    from .compile import adopt, compile_stack, compiled, compilers_of, produce
+    from .output import Rendered, command_header, render_all
 
-    def validated() -> Any:
+    def validated() -> tuple[Any, dict[str, Rendered] | None]:
         from .lint import lint_stack  # imported where the pass runs
 
-        return lint_stack(stack, promtool=False, load_errors=errors).detached()
+        report = lint_stack(stack, promtool=False, load_errors=errors).detached()
+        checked = None if report.errors else {path: Rendered(text) for path, text in render_all(compiled(stack, "grafana")).items()}
+        return report, checked
 
     stack, errors = _loaded(settings)
     validation = Pending(validated)
@@ -208,27 +211,29 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
     last = [name for name in chosen if name in AFTER_VALIDATION]
     header = command_header(settings.definitions)
 
-    def rendering(outputs: list[str]) -> Pending[dict[str, str]]:
-        documents = compile_stack(stack, outputs) if outputs else {}
-        return Pending(lambda: render_all(documents, header))
-
     early: Pending[dict[str, str]] | Exception | None = None
     if validation.running:  # else after the pass, as it would run alone
         try:
-            early = rendering(first)
+            # Every producer but the dashboards (the pass's copy is adopted below), rendered beside the pass.
+            produced = produce(stack, [name for name in compilers_of(first)[0] if name != "grafana"])
+            early = Pending(lambda: render_all(produced, header))
         except Exception as exc:  # reported only if the stack validates
             early = exc
     with _stage("validation"):
-        report = validation.result()
+        report, dashboards = validation.result()
     _passed(settings, stack, errors, report)
     with _stage("compile"):
         if isinstance(early, Exception):
             raise early
-        if early is None:
-            early = rendering(first)
+        if dashboards is not None:
+            adopt(stack, "grafana", dashboards)
+        documents = compile_stack(stack, first) if first else {}
+        ready = early.result() if early is not None else {}
+        rest = Pending(lambda: render_all({path: d for path, d in documents.items() if path not in ready}, header))
         stack._compiled["latency-figures"] = tuple(report.latency)  # where a pass in this process leaves them
         files = render_all(compile_stack(stack, last), header) if last else {}
-        files.update(early.result())
+        files.update((path, ready[path]) for path in documents if path in ready)
+        files.update(rest.result())
         return stack, dict(sorted(files.items()))
 
 

@@ -66,6 +66,12 @@ def dump_yaml(document: Any) -> str:
     return yaml_text.dump(document)
 
 
+class Rendered(str):
+    """A document already rendered (by `render`, with the default notice): written as it is."""
+
+    __slots__ = ()
+
+
 def render(path: str, document: Any, header: str = HEADER) -> str:
     """The exact text of one generated file, its notice saying `header`.
 
@@ -73,7 +79,9 @@ def render(path: str, document: Any, header: str = HEADER) -> str:
     words, '-' and a dotted module name, which every YAML and JSON string
     style writes as is, so the text is what the compiler would have written
     with `header` itself."""
-    if path.endswith((".yml", ".yaml")):
+    if type(document) is Rendered:
+        text = str(document)
+    elif path.endswith((".yml", ".yaml")):
         text = f"# {HEADER}\n" + dump_yaml(document)
     elif path.endswith(".json"):
         text = _json(document)

@@ -102,6 +102,21 @@ def _merge(documents: dict[str, Any], more: Mapping[str, Any]) -> None:
         documents[path] = document
 
 
+def compilers_of(outputs: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The producers and the packagers that write `outputs` (known names), in pipeline order."""
+    compilers = {compiler for name in outputs for compiler in OUTPUTS[name]}
+    packagers = tuple(name for name in PACKAGERS if name in compilers)
+    # A packager re-serves what every producer produced, chosen or not.
+    producers = PRODUCERS if packagers else tuple(name for name in PRODUCERS if name in compilers)
+    return producers, packagers
+
+
+def adopt(stack: Stack, producer: str, documents: Mapping[str, Any]) -> None:
+    """Take `documents` as the producer's for this Stack: the same compiler's output, compiled
+    in another process (generate's validation pass, whose copy of the dashboards it checked)."""
+    stack._compiled[producer] = documents
+
+
 def compiled(stack: Stack, producer: str) -> Mapping[str, Any]:
     """The documents of one producer, compiled once per Stack (a Stack is frozen and
     compilers are pure, so every caller may share them; none may change them)."""
@@ -128,10 +143,7 @@ def compile_stack(stack: Stack, outputs: Iterable[str] | None = None) -> dict[st
 
     Raises OutputError for an unknown or incomplete choice (see `choose`)."""
     chosen = default_outputs(stack) if outputs is None else choose(outputs)
-    compilers = {compiler for name in chosen for compiler in OUTPUTS[name]}
-    packagers = [name for name in PACKAGERS if name in compilers]
-    # A packager re-serves what every producer produced, chosen or not.
-    producers = PRODUCERS if packagers else tuple(name for name in PRODUCERS if name in compilers)
+    producers, packagers = compilers_of(chosen)
     produced = produce(stack, producers)
     documents = dict(produced)
     for packager in _modules(packagers):
