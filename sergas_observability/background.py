@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import threading
 import traceback
 from collections.abc import Callable
@@ -52,6 +53,15 @@ class Pending(Generic[T]):
         """Whether a copy of the process is running the function (else `result` will, here)."""
         return self._pid != 0
 
+    def cancel(self) -> None:
+        """Stop the child (its result is not wanted); without one, nothing will run."""
+        if self._pid:
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+            os.close(self._pipe)
+            self._pid = 0
+        self._function = _done
+
     def result(self) -> T:
         """The function's return value (waits for the child). What it raised is raised here, the
         child's traceback as a note (BackgroundError when the exception cannot be pickled)."""
@@ -71,7 +81,7 @@ class Pending(Generic[T]):
 
 
 def _done() -> T:  # type: ignore[type-var]
-    raise BackgroundError("the result was fetched already")
+    raise BackgroundError("the result was fetched already, or cancelled")
 
 
 def _child(function: Callable[[], object], pipe: int) -> None:

@@ -221,7 +221,12 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
             early = exc
     with _stage("validation"):
         report, dashboards = validation.result()
-    _passed(settings, stack, errors, report)
+    try:
+        _passed(settings, stack, errors, report)
+    except SystemExit:
+        if isinstance(early, Pending):
+            early.cancel()  # the rendering is not wanted
+        raise
     with _stage("compile"):
         if isinstance(early, Exception):
             raise early

@@ -104,3 +104,25 @@ def test_in_the_caller_too_what_it_raised_is_raised_as_is():
     finally:
         stop.set()
         worker.join()
+
+
+def test_a_cancelled_child_is_stopped_and_reaped():
+    result = _python("""
+        import os, time
+        from sergas_observability.background import BackgroundError, Pending
+        pending = Pending(lambda: time.sleep(30))
+        pid = pending._pid
+        start = time.monotonic()
+        pending.cancel()
+        try:
+            os.kill(pid, 0)
+            print("alive")
+        except ProcessLookupError:
+            print("gone", time.monotonic() - start < 5)
+        try:
+            pending.result()
+        except BackgroundError as exc:
+            print(exc)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["gone True", "the result was fetched already, or cancelled"]
