@@ -179,22 +179,20 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
         click.echo(f"  {line}")
 
 
-# Compiled once the validation pass has run: the catalog prints its latency figures.
-AFTER_VALIDATION = ("catalog",)
-
-
 def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
     """The Stack and the text of every file of the chosen outputs; exit 2 (nothing compiled
     kept) when the definitions have mistakes.
 
-    With a second core, work runs beside work (background.py): the validation
-    pass beside the compilers, then the rendering of their documents beside
-    the catalog's (which prints the pass's latency figures). The pass compiles
-    the dashboards to check them; that copy is the one written. A stack the
-    pass refuses is compiled for nothing, and what the compilers raised on it
-    is not reported (they may assume a valid stack), only its findings."""
+    With a second core, work runs beside work (background.py). Beside the
+    validation pass, every output that does not read the dashboards is
+    compiled: the producers' documents are rendered in another copy, the
+    catalog (with its latency figures) here. The pass compiles the dashboards
+    to check them; that copy is the one written, with the outputs that package
+    it, once the pass is through. A stack the pass refuses is compiled for
+    nothing, and what the compilers raised on it is not reported (they may
+    assume a valid stack), only its findings."""
     from .background import Pending
-    from .compile import adopt, compile_stack, compiled, compilers_of, produce
+    from .compile import adopt, compile_outputs, compiled, compilers_of, produce
     from .output import Rendered, command_header, render_all
 
     def validated() -> tuple[Any, dict[str, Rendered] | None]:
@@ -207,38 +205,44 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
     stack, errors = _loaded(settings)
     validation = Pending(validated)
     chosen = _outputs(settings, stack) if stack is not None else ()
-    first = [name for name in chosen if name not in AFTER_VALIDATION]
-    last = [name for name in chosen if name in AFTER_VALIDATION]
+    later = [name for name in chosen if "grafana" in compilers_of([name])[0]]  # they wait for the pass's dashboards
     header = command_header(settings.definitions)
 
-    early: Pending[dict[str, str]] | Exception | None = None
+    def beside() -> tuple[Pending[dict[str, str]], dict[str, Any], dict[str, str]]:
+        """The outputs that do not read the dashboards: their documents, the producers' rendered
+        elsewhere (pending), the packagers' here."""
+        produced = produce(stack, [name for name in compilers_of(chosen)[0] if name != "grafana"])
+        rendering = Pending(lambda: render_all(produced, header))
+        if "catalog" in chosen and "latency-figures" not in stack._compiled:
+            from .lint import latency_figures  # what the catalog prints, as the pass computes it
+
+            stack._compiled["latency-figures"] = latency_figures(stack)
+        documents = compile_outputs(stack, [name for name in chosen if name not in later])
+        return rendering, documents, render_all({p: d for p, d in documents.items() if p not in produced}, header)
+
+    first: tuple[Pending[dict[str, str]], dict[str, Any], dict[str, str]] | Exception | None = None
     if validation.running:  # else after the pass, as it would run alone
         try:
-            # Every producer but the dashboards (the pass's copy is adopted below), rendered beside the pass.
-            produced = produce(stack, [name for name in compilers_of(first)[0] if name != "grafana"])
-            early = Pending(lambda: render_all(produced, header))
+            first = beside()
         except Exception as exc:  # reported only if the stack validates
-            early = exc
+            first = exc
     with _stage("validation"):
         report, dashboards = validation.result()
     try:
         _passed(settings, stack, errors, report)
     except SystemExit:
-        if isinstance(early, Pending):
-            early.cancel()  # the rendering is not wanted
+        if isinstance(first, tuple):
+            first[0].cancel()  # the rendering is not wanted
         raise
     with _stage("compile"):
-        if isinstance(early, Exception):
-            raise early
+        if isinstance(first, Exception):
+            raise first
+        rendering, documents, files = first or beside()
         if dashboards is not None:
             adopt(stack, "grafana", dashboards)
-        documents = compile_stack(stack, first) if first else {}
-        ready = early.result() if early is not None else {}
-        rest = Pending(lambda: render_all({path: d for path, d in documents.items() if path not in ready}, header))
-        stack._compiled["latency-figures"] = tuple(report.latency)  # where a pass in this process leaves them
-        files = render_all(compile_stack(stack, last), header) if last else {}
-        files.update((path, ready[path]) for path in documents if path in ready)
-        files.update(rest.result())
+        files.update(render_all(compile_outputs(stack, later), header))
+        rendered = rendering.result()
+        files.update((path, rendered[path]) for path in documents if path not in files)
         return stack, dict(sorted(files.items()))
 
 

@@ -91,6 +91,29 @@ def test_latency_window_terms():
     assert through_rule["total"] == 15 + 30 + 300 + 60 + 30
 
 
+@pytest.mark.parametrize("expr", [
+    "max_over_time(pg_up[10m]) == 0",
+    "sum by (job) (job:http_requests:rate5m) > 1",  # through a recording rule
+    "avg_over_time(pg_up[10m]) < 1 and avg_over_time(pg_up[30m]) < 1",
+])
+def test_the_latency_figures_alone_are_the_validation_passs(expr):
+    """generate's catalog prints latency_figures(stack), computed beside the pass: the same figures."""
+    from sergas_observability.lint import latency_figures
+
+    s = with_alert(expr=expr, severity="P1")
+    assert latency_figures(s) == tuple(lint_stack(s, promtool=False).latency) != ()
+
+
+def test_the_latency_figures_of_sergas_are_the_validation_passs():
+    from sergas_observability.lint import latency_figures, validate
+    from sergas_observability.loader import load
+
+    sergas, errors = load("definitions", Path(__file__).resolve().parent.parent)
+    assert not errors
+    figures = latency_figures(sergas)
+    assert len(figures) > 20 and figures == tuple(validate(sergas).latency)
+
+
 def test_latency_uses_the_scrape_interval_of_the_job_read():
     from lint_stacks import JOBS
 

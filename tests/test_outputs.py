@@ -220,3 +220,16 @@ def test_a_rendered_document_is_written_as_it_is_with_the_notice_of_the_command_
     assert render("grafana/dashboards/t.json", Rendered(text), ours) == render("grafana/dashboards/t.json", document, ours)
     yml = render("grafana/provisioning/dashboards/x.yml", {"a": 1})
     assert render("grafana/provisioning/dashboards/x.yml", Rendered(yml)) == yml  # no second notice line
+
+
+def test_a_packager_compiles_only_the_outputs_it_reads(stack):
+    """The catalog reads rule files, their tests and the routes: no dashboard is built for it."""
+    from sergas_observability.compile import READS
+
+    for packager, reads in READS.items():
+        output = next(name for name, compilers in OUTPUTS.items() if packager in compilers)
+        fresh = type(stack)(**dict(stack))  # its own compile cache
+        compile_stack(fresh, with_requirements(output))
+        wanted = {c for name in (*reads, *with_requirements(output)) for c in OUTPUTS[name] if c in PRODUCERS}
+        assert set(fresh._compiled) & set(PRODUCERS) == wanted, packager
+    assert "grafana" not in {c for name in READS["catalog"] for c in OUTPUTS[name]}

@@ -11,9 +11,10 @@ Outputs are what a user chooses to write (`[tool.sergas-obs] outputs`,
 named like the output, written by the compilers OUTPUTS lists for it. Every
 document a compiler returns belongs to exactly one output, by its first path
 component: `distributed` writes both thanos/ and mimir/, and a choice of one
-keeps only its files. A packager reads what every producer produced, so when
-an output of a packager is chosen every producer runs, and the files of the
-producers' own outputs are still written only if those are chosen too.
+keeps only its files. A packager reads the documents of the outputs READS
+names for it, and is given no others, so when an output of a packager is
+chosen the producers of those outputs run; their own files are still written
+only if their outputs are chosen too.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 # central store (Stack.central); chosen by name, thanos and mimir are written
 # without one too (a Thanos Ruler querying sidecars needs no remote write).
 CENTRAL_OUTPUTS = ("thanos", "mimir", "victoriametrics")
+# Packager -> the outputs whose documents it reads (it is given those alone): the rule files,
+# the dashboards and the exporters' queries for Kubernetes; the rule files for the central
+# rulers; the rule files, their tests and the routes for the catalog.
+READS: dict[str, tuple[str, ...]] = {
+    "kubernetes": ("prometheus", "grafana", "exporters"),
+    "distributed": ("prometheus",),
+    "catalog": ("prometheus", "alertmanager"),
+}
 # Outputs whose files an output refers to on disk: compose mounts theirs.
 REQUIRES: dict[str, tuple[str, ...]] = {"compose": ("prometheus", "alertmanager", "grafana", "exporters")}
 
@@ -103,12 +112,12 @@ def _merge(documents: dict[str, Any], more: Mapping[str, Any]) -> None:
 
 
 def compilers_of(outputs: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The producers and the packagers that write `outputs` (known names), in pipeline order."""
+    """The producers and the packagers that write `outputs` (known names), in pipeline order:
+    the packagers' producers are those of the outputs they read, chosen or not."""
     compilers = {compiler for name in outputs for compiler in OUTPUTS[name]}
     packagers = tuple(name for name in PACKAGERS if name in compilers)
-    # A packager re-serves what every producer produced, chosen or not.
-    producers = PRODUCERS if packagers else tuple(name for name in PRODUCERS if name in compilers)
-    return producers, packagers
+    compilers |= {compiler for packager in packagers for name in READS[packager] for compiler in OUTPUTS[name]}
+    return tuple(name for name in PRODUCERS if name in compilers), packagers
 
 
 def adopt(stack: Stack, producer: str, documents: Mapping[str, Any]) -> None:
@@ -142,10 +151,17 @@ def compile_stack(stack: Stack, outputs: Iterable[str] | None = None) -> dict[st
     catalog prints the validation pass's latency figures.
 
     Raises OutputError for an unknown or incomplete choice (see `choose`)."""
-    chosen = default_outputs(stack) if outputs is None else choose(outputs)
+    return compile_outputs(stack, default_outputs(stack) if outputs is None else choose(outputs))
+
+
+def compile_outputs(stack: Stack, outputs: Iterable[str]) -> dict[str, Any]:
+    """The documents of `outputs`, known names whose choice is not checked again (a part of
+    one `choose` accepted: the files of one output may need those of another on disk)."""
+    chosen = tuple(outputs)
     producers, packagers = compilers_of(chosen)
     produced = produce(stack, producers)
     documents = dict(produced)
-    for packager in _modules(packagers):
-        _merge(documents, packager.package(stack, produced))
+    for name, packager in zip(packagers, _modules(packagers)):
+        read = {path: document for path, document in produced.items() if output_of(path) in READS[name]}
+        _merge(documents, packager.package(stack, read))
     return {path: document for path, document in documents.items() if output_of(path) in chosen}

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..model import DefinitionError, RecordingRule, Stack
+from ..model import Alert, DefinitionError, RecordingRule, Stack
 from ..promql.grafana import parseable_query
 from . import artifacts, references, rollouts, runbooks, semantics
 from .alert_dashboards import check_alert_dashboards
@@ -146,12 +146,7 @@ def _analyse(stack: Stack, documents: dict[str, Any] | None, promtool: bool, emi
     if promtool:
         check_with_promtool(stack, analysis.sources, emit)
 
-    rule_trees = {
-        s.definition.record: analysis.tree(s)
-        for s in analysis.sources
-        if isinstance(s.definition, RecordingRule) and analysis.tree(s) is not None
-    }
-    latency = LatencyModel(stack, catalog, rule_trees)  # type: ignore[arg-type]
+    latency = _latency_model(stack, catalog, analysis)
     figures: list[LatencyFigure] = []
     for alert, source in analysis.alert_sources():
         tree = analysis.tree(source)
@@ -172,6 +167,28 @@ def _analyse(stack: Stack, documents: dict[str, Any] | None, promtool: bool, emi
     return figures
 
 
+def latency_figures(stack: Stack) -> tuple[LatencyFigure, ...]:
+    """Each alert's worst-case time to notification, as the validation pass computes it
+    (Report.latency), without the rest of the pass: from the analysis of the alerts and of
+    the recording rules they read (what the catalog prints; cheap beside the whole pass)."""
+    catalog = Catalog(stack)
+    analysis = Analysis(stack, catalog, only=(Alert, RecordingRule))
+    analysis.run(lambda _finding: None)
+    latency = _latency_model(stack, catalog, analysis)
+    return tuple(
+        latency.figure(alert, tree) for alert, source in analysis.alert_sources() if (tree := analysis.tree(source)) is not None
+    )
+
+
+def _latency_model(stack: Stack, catalog: Catalog, analysis: Analysis) -> LatencyModel:
+    rule_trees = {
+        s.definition.record: analysis.tree(s)
+        for s in analysis.sources
+        if isinstance(s.definition, RecordingRule) and analysis.tree(s) is not None
+    }
+    return LatencyModel(stack, catalog, rule_trees)  # type: ignore[arg-type]
+
+
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per (definition, field, rule, message): a selector repeated in a query is one problem."""
     seen: set[tuple[str, str, str, str]] = set()
@@ -185,5 +202,5 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
 
 __all__ = [
     "RULES", "TOOL_RULES", "UNSILENCEABLE", "Finding", "InternalError", "InvalidStack", "LatencyFigure", "Report",
-    "ensure_valid", "lint_stack", "validate",
+    "ensure_valid", "latency_figures", "lint_stack", "validate",
 ]

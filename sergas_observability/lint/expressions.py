@@ -68,13 +68,14 @@ def add_slo_series(stack: Stack, catalog: Catalog) -> None:
 class Analysis:
     """Parsed expressions and what each yields, filled in by `run`."""
 
-    def __init__(self, stack: Stack, catalog: Catalog, extra: list[Source] | None = None):
+    def __init__(self, stack: Stack, catalog: Catalog, extra: list[Source] | None = None, *, only: tuple[type, ...] = ()):
         self.stack = stack
         self.catalog = catalog
         self.trees: dict[int, promql_parser.Expr] = {}  # id(source) -> tree
         self.outputs: dict[int, Out] = {}
-        # `extra`: queries of generated dashboards (no definition of their own)
-        self.sources: list[Source] = list(sources(stack)) + list(extra or [])
+        # `extra`: queries of generated dashboards (no definition of their own); `only`: the
+        # kinds of definition whose expressions are analysed (default: every kind).
+        self.sources: list[Source] = [s for s in sources(stack) if not only or isinstance(s.definition, only)] + list(extra or [])
         add_slo_series(stack, catalog)
 
     def tree(self, source: Source) -> promql_parser.Expr | None:
