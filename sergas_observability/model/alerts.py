@@ -7,9 +7,8 @@ import re
 from pydantic import Field, PrivateAttr, field_validator
 
 from ..promql import parse
-from .base import after_check, Definition, Duration, HttpUrl, LabelSet, check_snake, duration_seconds
+from .base import after_check, Definition, Duration, HttpUrl, LabelSet, check_snake, duration_seconds, is_camel
 
-_CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _RECORD_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z0-9_]+)*$")
 # Labels the generator sets itself on every alert.
 _OWNED_LABELS = ("severity", "alertname")
@@ -92,7 +91,7 @@ class Alert(Definition):
     @field_validator("name")
     @classmethod
     def _camel(cls, value: str) -> str:
-        if not _CAMEL_RE.match(value):
+        if not is_camel(value):
             raise ValueError(f"alert name '{value}' must be CamelCase")
         return value
 

@@ -313,6 +313,14 @@ def _check_labels(value: dict[str, str]) -> dict[str, str]:
 LabelSet = Annotated[dict[str, str], AfterValidator(_check_labels)]
 
 
+_CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+def is_camel(value: str) -> bool:
+    """Whether `value` is CamelCase, as alert names are written."""
+    return _CAMEL_RE.match(value) is not None
+
+
 def check_snake(value: str, what: str) -> str:
     if not _SNAKE_RE.match(value):
         raise ValueError(f"{what} '{value}' must be snake_case ([a-z_][a-z0-9_]*)")

@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 import promql_parser
 
 from ..promql import PromQLError, Selector, parse, selectors
-from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelName, LabelSet, Slug, format_duration
+from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelName, LabelSet, Slug, format_duration, is_camel
 from .base import duration_seconds as _parse_duration
 
 # The same few windows are parsed thousands of times when 1,000 SLOs compile.
@@ -60,7 +60,6 @@ BASE_WINDOW = "5m"
 # resolves within ~5 minutes of recovery, a ticket within ~30.
 RECOVERY_WINDOWS = {"page": BASE_WINDOW, "ticket": "30m"}
 
-_CAMEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 # Labels the compiler sets itself on what it records and alerts.
 _OWNED_LABELS = frozenset({"service", "slo", "severity", "window", "event", "period", "calendar", "alertname"})
 
@@ -324,7 +323,7 @@ class SLO(Definition):
         self._check_sli()
         if not self.alert_name:
             object.__setattr__(self, "alert_name", camel(self.name) + "BudgetBurn")
-        elif not _CAMEL_RE.match(self.alert_name):
+        elif not is_camel(self.alert_name):
             raise self.fail("alert_name", f"'{self.alert_name}' must be CamelCase")
         period = duration_seconds(self.period)
         longs = [duration_seconds(t.long) for t in self.tiers]
