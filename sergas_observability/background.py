@@ -29,17 +29,26 @@ class BackgroundError(RuntimeError):
 
 
 def can_fork() -> bool:
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+    return hasattr(os, "fork") and _cores() > 1 and threading.active_count() == 1
+
+
+def _cores() -> int:
+    """The processors this process may run on (its affinity, where the OS says; else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS: no affinity
+        return os.cpu_count() or 1
 
 
 class Pending(Generic[T]):
-    """`function()`, started now when a copy of the process can run it (see `can_fork`)."""
+    """`function()`, started now in a copy of the process when one can run it beside this one
+    (`can_fork`; `fork=True` copies wherever os.fork exists, `fork=False` never)."""
 
-    def __init__(self, function: Callable[[], T]):
+    def __init__(self, function: Callable[[], T], *, fork: bool | None = None):
         self._function = function
         self._pid = 0
         self._pipe = -1
-        if can_fork():
+        if can_fork() if fork is None else (fork and hasattr(os, "fork")):
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: never returns

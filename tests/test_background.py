@@ -1,7 +1,8 @@
 """background.Pending: a function run in a forked copy of the process (generate's validation pass).
 
-The fork path runs in a fresh single-threaded interpreter (pytest's own
-threads make Pending run in-process, which is tested too)."""
+The fork path runs in a fresh interpreter, forced (`fork=True`: it is tested on a
+machine of one core too); pytest's own threads make the default run in-process,
+which is tested too."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_the_function_runs_in_a_child_beside_the_caller_and_its_result_comes_bac
         from sergas_observability.background import Pending
         parent = os.getpid()
         start = time.monotonic()
-        pending = Pending(lambda: (os.getpid(), time.sleep(1.0), [1, {"a": "b"}])[::2])
+        pending = Pending(lambda: (os.getpid(), time.sleep(1.0), [1, {"a": "b"}])[::2], fork=True)
         assert pending.running
         busy = time.monotonic() - start   # Pending returned at once: the child sleeps, not the caller
         child, value = pending.result()
@@ -44,7 +45,7 @@ def test_what_the_child_raised_is_raised_in_the_caller_with_the_childs_traceback
             raise InternalError("validation (check_x)", KeyError("gone"))
 
         try:
-            Pending(broken).result()
+            Pending(broken, fork=True).result()
         except InternalError as exc:
             print(str(exc))
             print("NOTE", "in broken" in exc.__notes__[-1] and "background process" in exc.__notes__[-1])
@@ -69,7 +70,7 @@ def test_an_exception_that_cannot_be_pickled_and_a_child_that_dies_are_backgroun
 
         for function in (odd, lambda: os._exit(7)):
             try:
-                Pending(function).result()
+                Pending(function, fork=True).result()
             except BackgroundError as exc:
                 print(str(exc).splitlines()[0])
     """)
@@ -110,7 +111,7 @@ def test_a_cancelled_child_is_stopped_and_reaped():
     result = _python("""
         import os, time
         from sergas_observability.background import BackgroundError, Pending
-        pending = Pending(lambda: time.sleep(30))
+        pending = Pending(lambda: time.sleep(30), fork=True)
         pid = pending._pid
         start = time.monotonic()
         pending.cancel()
@@ -126,3 +127,18 @@ def test_a_cancelled_child_is_stopped_and_reaped():
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["gone True", "the result was fetched already, or cancelled"]
+
+
+def test_on_one_processor_the_function_runs_in_the_caller():
+    """A copy on the same core would only compete with its parent."""
+    if not hasattr(__import__("os"), "sched_setaffinity"):
+        pytest.fail("this test needs os.sched_setaffinity (Linux)")
+    result = _python("""
+        import os
+        from sergas_observability.background import Pending
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        pending = Pending(os.getpid)
+        print(pending.running, pending.result() == os.getpid())
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
