@@ -20,7 +20,8 @@ from typing import Any
 
 from ..model import BlackboxProbe, Environment, Stack
 from ..output import HEADER
-from . import alertmanager, exporters, grafana, prometheus
+from . import alertmanager, exporters, prometheus
+from .grafana_provisioning import DASHBOARDS_PATH
 
 DIR = "compose"
 SECRETS_DIR = "./secrets"
@@ -190,7 +191,7 @@ def compose_file(stack: Stack, env: Environment, probes: list[BlackboxProbe]) ->
             },
             volumes=[
                 f"{GENERATED}/grafana/provisioning:/etc/grafana/provisioning:ro",
-                f"{GENERATED}/grafana/dashboards:{grafana.DASHBOARDS_PATH}:ro",
+                f"{GENERATED}/grafana/dashboards:{DASHBOARDS_PATH}:ro",
                 "grafana-data:/var/lib/grafana",
             ],
             secrets=[GRAFANA_ADMIN_SECRET],

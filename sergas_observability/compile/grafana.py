@@ -1,4 +1,4 @@
-"""Grafana: one dashboard JSON per Dashboard definition, plus provisioning.
+"""Grafana: one dashboard JSON per Dashboard definition, plus provisioning (grafana_provisioning.py).
 
 Dashboards are built with grafanalib and then normalised for Grafana 11+:
 
@@ -25,18 +25,14 @@ from typing import Any
 import grafanalib.core as G
 
 from ..model import Stack
-from ..model.base import duration_seconds
 from ..model.dashboards import Dashboard, Panel, Query, Threshold
 from ..output import HEADER
+from .grafana_provisioning import DASHBOARDS_PATH, DATASOURCE_UID, dashboard_provisioning, datasource_provisioning
 from .rollout import rollout_dashboards
 from .slo_dashboard import slo_dashboards
 
 # Grafana 11.0 writes schemaVersion 39; it runs no migrations on these files.
 SCHEMA_VERSION = 39
-DATASOURCE_UID = "prometheus"
-CENTRAL_DATASOURCE_UID = "central"
-# Where the Grafana container mounts generated/grafana/dashboards.
-DASHBOARDS_PATH = "/var/lib/grafana/dashboards"
 
 # Every panel and query reads the datasource chosen in the `datasource` variable.
 DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
@@ -73,65 +69,6 @@ def compile(stack: Stack) -> dict[str, Any]:
     documents["grafana/provisioning/datasources/prometheus.yml"] = datasource_provisioning(stack)
     documents[f"grafana/provisioning/dashboards/{stack.name}.yml"] = dashboard_provisioning(stack)
     return documents
-
-
-# -- provisioning ----------------------------------------------------------------
-
-
-def datasource_provisioning(stack: Stack) -> dict[str, Any]:
-    # $__rate_interval is four scrape intervals at least; Grafana learns the
-    # scrape interval from timeInterval, so give it our shortest one.
-    scrape = min((env.scrape_interval for env in stack.environments), key=duration_seconds)
-    datasources = [
-        {
-            "name": "Prometheus",
-            "type": "prometheus",
-            "uid": DATASOURCE_UID,
-            "access": "proxy",
-            "url": stack.grafana_datasource_url,
-            "isDefault": True,
-            "editable": False,
-            "jsonData": {"timeInterval": scrape, "httpMethod": "POST"},
-        }
-    ]
-    if stack.central is not None:
-        # The view across environments: the same dashboards, picked in the
-        # `datasource` variable; series there carry `env` and `cluster`.
-        central: dict[str, Any] = {
-            "name": "Central (all environments)",
-            "type": "prometheus",
-            "uid": CENTRAL_DATASOURCE_UID,
-            "access": "proxy",
-            "url": stack.central.query_url,
-            "isDefault": False,
-            "editable": False,
-            "jsonData": {"timeInterval": scrape, "httpMethod": "POST"},
-        }
-        if stack.central.tenant:
-            central["jsonData"].update(httpHeaderName1="X-Scope-OrgID")
-            central["secureJsonData"] = {"httpHeaderValue1": stack.central.tenant}
-        datasources.append(central)
-    return {"apiVersion": 1, "datasources": datasources}
-
-
-def dashboard_provisioning(stack: Stack) -> dict[str, Any]:
-    """One file provider named after the stack, filing every dashboard in the stack's folder."""
-    return {
-        "apiVersion": 1,
-        "providers": [
-            {
-                "name": stack.name,
-                "orgId": 1,
-                "folder": stack.grafana_folder,
-                "type": "file",
-                # The files are generated: changes made in the UI would be lost anyway.
-                "disableDeletion": True,
-                "allowUiUpdates": False,
-                "updateIntervalSeconds": 30,
-                "options": {"path": DASHBOARDS_PATH, "foldersFromFilesStructure": False},
-            }
-        ],
-    }
 
 
 # -- dashboards --------------------------------------------------------------------
