@@ -1,10 +1,10 @@
 """A function run in a forked copy of the process, its result fetched later.
 
-`generate` validates and compiles the same loaded Stack, and neither needs
-the other until the catalog (which prints the validation pass's latency
-figures) and the write. With a second core the pass runs in a copy of the
-process made by fork (the loaded Stack shared, nothing pickled on the way
-in) while the first compiles; the result comes back pickled through a pipe.
+`generate` validates and compiles the same loaded Stack, and only the
+dashboards (which the pass compiles to check them) and the write wait for the
+pass. With a second core the pass runs in a copy of the process made by fork
+(the loaded Stack shared, nothing pickled on the way in) while the first
+compiles; the result comes back pickled through a pipe.
 
 Without fork, with one core, or with other threads running (a forked child
 would inherit locks they hold, such as the import lock), the function runs

@@ -176,7 +176,7 @@ def _code(text: str) -> str:
 
 def _latency(stack: Stack, name: str) -> str:
     if "latency-figures" not in stack._compiled:
-        return "not computed: the stack was compiled without the validation pass (lint.ensure_valid)"
+        return "not computed: the stack was compiled without the validation pass or lint.latency_figures"
     figure = _indexed(stack, "catalog:figures", lambda: {f.alert: f for f in stack._compiled["latency-figures"]}).get(name)
     if figure is None:
         return _slo_latency(stack, name) or "modelled by its generated tests (the scenarios below), not by the latency budget"

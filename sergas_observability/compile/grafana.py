@@ -168,15 +168,13 @@ def _layout(dashboard: Dashboard) -> list[dict[str, Any]]:
 
 def panel_document(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
     """The Grafana 11 JSON of `panel` with this id at (x, y), as `_built_panel` writes it."""
-    template = _panel_template(_shape(panel))
-    targets = pickle.loads(template["targets"])
-    for target, query in zip(targets, panel.queries):
-        target["expr"], target["legendFormat"] = query.expr, query.legend
-    values: dict[str, Any] = {"id": panel_id, "title": panel.title, "targets": targets,
-                              "gridPos": {"h": panel.height, "w": panel.width, "x": x, "y": y}}
+    values: dict[str, Any] = {"id": panel_id, "title": panel.title, "gridPos": {"h": panel.height, "w": panel.width, "x": x, "y": y}}
     if panel.description:
         values["description"] = panel.description
-    return _filled(template["panel"], **values)
+    document = _filled(_panel_template(_shape(panel)), **values)
+    for target, query in zip(document["targets"], panel.queries):
+        target["expr"], target["legendFormat"] = query.expr, query.legend
+    return document
 
 
 def _filled(template: bytes, **values: Any) -> dict[str, Any]:
@@ -200,16 +198,14 @@ def _shape(panel: Panel) -> Shape:
 
 
 @functools.lru_cache(maxsize=1024)
-def _panel_template(shape: Shape) -> dict[str, bytes]:
+def _panel_template(shape: Shape) -> bytes:
     kind, unit, low, high, value_text, thresholds, width, height, described, instants = shape
     panel = Panel(
         title="-", kind=kind, unit=unit, min=low, max=high, value_text=dict(value_text),
         thresholds=tuple(Threshold(value=v, color=c) for v, c in thresholds), width=width, height=height,
         description="-" if described else "", queries=tuple(Query(expr="x", legend="-", instant=i) for i in instants),
     )
-    document = _built_panel(panel, 1, 0, 0)
-    targets = document["targets"]
-    return {"panel": pickle.dumps(document), "targets": pickle.dumps(targets)}
+    return pickle.dumps(_built_panel(panel, 1, 0, 0))
 
 
 @functools.cache

@@ -122,8 +122,7 @@ def _run(stack: Stack | None, load_errors: Sequence[DefinitionError], documents:
             figures = _analyse(stack, documents, promtool, emit)
         except Exception as exc:
             raise InternalError("validation (expression analysis)", exc) from exc
-        # The catalog compiler prints them (a Stack is frozen: they stay true for it).
-        stack._compiled["latency-figures"] = tuple(figures)
+        stack._compiled[_FIGURES] = tuple(figures)
     unchecked = frozenset() if promtool else TOOL_RULES
     findings = _dedupe(apply_silences(stack, found, unchecked=unchecked))
     return Report(findings=ordered(findings), latency=figures)
@@ -167,17 +166,25 @@ def _analyse(stack: Stack, documents: dict[str, Any] | None, promtool: bool, emi
     return figures
 
 
+# Where the figures are kept for the catalog compiler, which prints them (a Stack is frozen:
+# they stay true for it). Set by the pass, or by latency_figures without it.
+_FIGURES = "latency-figures"
+
+
 def latency_figures(stack: Stack) -> tuple[LatencyFigure, ...]:
     """Each alert's worst-case time to notification, as the validation pass computes it
-    (Report.latency), without the rest of the pass: from the analysis of the alerts and of
-    the recording rules they read (what the catalog prints; cheap beside the whole pass)."""
-    catalog = Catalog(stack)
-    analysis = Analysis(stack, catalog, only=(Alert, RecordingRule))
-    analysis.run(lambda _finding: None)
-    latency = _latency_model(stack, catalog, analysis)
-    return tuple(
-        latency.figure(alert, tree) for alert, source in analysis.alert_sources() if (tree := analysis.tree(source)) is not None
-    )
+    (Report.latency), kept for the catalog: the pass's when it ran in this process, else
+    from the analysis of the alerts and of the recording rules they read alone (cheap
+    beside the whole pass)."""
+    if _FIGURES not in stack._compiled:
+        catalog = Catalog(stack)
+        analysis = Analysis(stack, catalog, only=(Alert, RecordingRule))
+        analysis.run(lambda _finding: None)
+        latency = _latency_model(stack, catalog, analysis)
+        stack._compiled[_FIGURES] = tuple(
+            latency.figure(alert, tree) for alert, source in analysis.alert_sources() if (tree := analysis.tree(source)) is not None
+        )
+    return stack._compiled[_FIGURES]  # type: ignore[no-any-return]
 
 
 def _latency_model(stack: Stack, catalog: Catalog, analysis: Analysis) -> LatencyModel:
