@@ -100,6 +100,24 @@ def test_period_shorter_than_the_longest_window():
     assert SLO(**{**AVAILABILITY, "period": "7d"}).period == "7d"
 
 
+def test_an_slo_is_checked_once_and_a_changed_copy_again(monkeypatch):
+    """Pydantic re-runs after-validators on a nested instance: the one that passed is not checked twice,
+    a copy given other values is (model_copy validates nothing itself)."""
+    calls = []
+    check = SLO._check_sli
+    monkeypatch.setattr(SLO, "_check_sli", lambda self: (calls.append(self.name), check(self))[1])
+    slo = SLO(**AVAILABILITY)
+    assert _stack(slo).slos == (slo,)
+    assert calls == ["availability"]  # built, then nested in the Stack: checked once
+    for deep in (False, True):
+        short = slo.model_copy(update={"period": "2d"}, deep=deep)
+        assert "SLO 'availability' field 'period': period 2d is shorter than the longest alert window 3d" in _error(lambda: _stack(short))
+    same = slo.model_copy(deep=True)
+    calls.clear()
+    assert _stack(same).slos == (slo,)
+    assert calls == ["availability"]  # a copy is checked again, even an unchanged one
+
+
 def test_duplicate_slo():
     message = _error(lambda: _stack(SLO(**AVAILABILITY), SLO(**AVAILABILITY)))
     assert "SLO 'availability' field 'name': duplicate SLO 'demo/availability'" in message

@@ -25,6 +25,7 @@ tests/test_catalog.py checks them against amtool.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.parse
@@ -116,13 +117,19 @@ def service_of(entry: AlertEntry) -> str:
 def matches(matchers: list[str], labels: Mapping[str, str]) -> bool:
     """Whether an alert with `labels` satisfies Alertmanager matchers such as 'severity="P0"'."""
     for text in matchers:
-        found = _MATCHER.match(text)
-        if found is None:
-            raise ValueError(f"matcher {text!r} is not name op \"value\"")
-        name, op, quoted = found.groups()
-        if not matcher_holds(op, json.loads(f'"{quoted}"'), labels.get(name, "")):
+        name, op, value = _matcher(text)
+        if not matcher_holds(op, value, labels.get(name, "")):
             return False
     return True
+
+
+@functools.lru_cache(maxsize=4096)  # a route tree's few matchers, read for every alert
+def _matcher(text: str) -> tuple[str, str, str]:
+    found = _MATCHER.match(text)
+    if found is None:
+        raise ValueError(f"matcher {text!r} is not name op \"value\"")
+    name, op, quoted = found.groups()
+    return name, op, json.loads(f'"{quoted}"')
 
 
 def receivers_for(route: Mapping[str, Any], labels: Mapping[str, str], inherited: str = "") -> list[str]:
@@ -162,7 +169,17 @@ def _inhibitions(config: Mapping[str, Any], labels: Mapping[str, str]) -> tuple[
 
 
 def graph_link(stack: Stack, expr: str) -> str:
-    return f"{stack.prometheus_url.rstrip('/')}/graph?g0.expr={urllib.parse.quote(expr, safe='')}&g0.tab=0"
+    return f"{stack.prometheus_url.rstrip('/')}/graph?g0.expr={percent_encoded(expr)}&g0.tab=0"
+
+
+# Every ASCII character but the unreserved ones (RFC 3986), as its %XX escape.
+_ESCAPED = {code: f"%{code:02X}" for code in range(128) if not (chr(code).isalnum() or chr(code) in "_.-~")}
+
+
+def percent_encoded(text: str) -> str:
+    """`urllib.parse.quote(text, safe='')`, in one C call for ASCII text (every alert's expression is
+    quoted for its link, and quote's per-byte Python loop would cost more than the whole page)."""
+    return text.translate(_ESCAPED) if text.isascii() else urllib.parse.quote(text, safe="")
 
 
 def _anchor(name: str) -> str:
@@ -174,45 +191,46 @@ def _code(text: str) -> str:
     return "```promql\n" + text.rstrip() + "\n```"
 
 
-def _latency(stack: Stack, name: str) -> str:
-    if "latency-figures" not in stack._compiled:
-        return "not computed: the stack was compiled without the validation pass or lint.latency_figures"
-    figure = _indexed(stack, "catalog:figures", lambda: {f.alert: f for f in stack._compiled["latency-figures"]}).get(name)
-    if figure is None:
-        return _slo_latency(stack, name) or "modelled by its generated tests (the scenarios below), not by the latency budget"
-    terms = [("scrape", figure.scrape), ("evaluation", figure.evaluation), ("window", figure.window), ("for", figure.for_),
-             ("group_wait", figure.group_wait)]
-    text = " + ".join(f"{label} {format_duration(value)}" for label, value in terms) + f" = **{format_duration(figure.total)}**"
-    budget = f" (budget {format_duration(figure.budget)} for {figure.severity})" if figure.budget is not None else ""
-    return f"{text}{budget}, worst in {figure.environment}"
+class _Latency:
+    """Each alert's latency line: the validation pass's figure, else an SLO tier's detection time.
+    Its tables are read once per page, not once per alert."""
 
+    def __init__(self, stack: Stack) -> None:
+        figures = stack._compiled.get("latency-figures")
+        self.figures = None if figures is None else {f.alert: f for f in figures}
+        self.tiers = {slo.tier_alert_name(t): (slo, t) for slo in stack.slos for t in slo.tiers}
+        self.stack = stack
+        self.links = Links.of(stack)
+        self.scrape = max(duration_seconds(env.scrape_interval) for env in stack.environments)
 
-def _slo_latency(stack: Stack, name: str) -> str:
-    """An SLO tier's time to notification at a total outage: the workbook's detection time (the
-    generated timing tests prove it to the evaluation), after the scrape, before group_wait."""
-    tiers = _indexed(stack, "catalog:tiers", lambda: {slo.tier_alert_name(t): (slo, t) for slo in stack.slos for t in slo.tiers})
-    if name not in tiers:
-        return ""
-    slo, tier = tiers[name]
-    links = Links.of(stack)
-    minutes = detection(slo, tier, 1.0)
-    if minutes is None:
-        return "a total outage never fires it (its burn rate exceeds 100 % errors)"
-    severity = stack.severity(links.severity(slo, tier))
-    scrape = max(duration_seconds(env.scrape_interval) for env in stack.environments)
-    terms = [("scrape", scrape), ("evaluation", duration_seconds(FAST_INTERVAL)), ("detection at a total outage", minutes * 60),
-             ("group_wait", duration_seconds(severity.group_wait))]
-    total = sum(value for _, value in terms)
-    text = " + ".join(f"{label} {format_duration(round(value))}" for label, value in terms)
-    budget = f" (budget {severity.latency_budget} for {severity.name})" if getattr(severity, "latency_budget", None) else ""
-    return f"{text} = **{format_duration(round(total))}**{budget}: budget x burn rate x long window, the SRE workbook's"
+    def __call__(self, name: str) -> str:
+        if self.figures is None:
+            return "not computed: the stack was compiled without the validation pass or lint.latency_figures"
+        figure = self.figures.get(name)
+        if figure is None:
+            return self.slo_tier(name) or "modelled by its generated tests (the scenarios below), not by the latency budget"
+        terms = [("scrape", figure.scrape), ("evaluation", figure.evaluation), ("window", figure.window), ("for", figure.for_),
+                 ("group_wait", figure.group_wait)]
+        text = " + ".join(f"{label} {format_duration(value)}" for label, value in terms) + f" = **{format_duration(figure.total)}**"
+        budget = f" (budget {format_duration(figure.budget)} for {figure.severity})" if figure.budget is not None else ""
+        return f"{text}{budget}, worst in {figure.environment}"
 
-
-def _indexed(stack: Stack, key: str, build: Any) -> Any:
-    """A lookup table built once per Stack (frozen: it stays true)."""
-    if key not in stack._compiled:
-        stack._compiled[key] = build()
-    return stack._compiled[key]
+    def slo_tier(self, name: str) -> str:
+        """An SLO tier's time to notification at a total outage: the workbook's detection time (the
+        generated timing tests prove it to the evaluation), after the scrape, before group_wait."""
+        if name not in self.tiers:
+            return ""
+        slo, tier = self.tiers[name]
+        minutes = detection(slo, tier, 1.0)
+        if minutes is None:
+            return "a total outage never fires it (its burn rate exceeds 100 % errors)"
+        severity = self.stack.severity(self.links.severity(slo, tier))
+        terms = [("scrape", self.scrape), ("evaluation", duration_seconds(FAST_INTERVAL)), ("detection at a total outage", minutes * 60),
+                 ("group_wait", duration_seconds(severity.group_wait))]
+        total = sum(value for _, value in terms)
+        text = " + ".join(f"{label} {format_duration(round(value))}" for label, value in terms)
+        budget = f" (budget {severity.latency_budget} for {severity.name})" if getattr(severity, "latency_budget", None) else ""
+        return f"{text} = **{format_duration(round(total))}**{budget}: budget x burn rate x long window, the SRE workbook's"
 
 
 def _threshold(expr: str) -> str:
@@ -237,8 +255,9 @@ def alerts_page(stack: Stack, entries: list[AlertEntry], routes: Mapping[str, An
         lines.append(f"| [{entry.name}](#{_anchor(entry.name)}) | {entry.labels.get('severity', '')} | "
                      f"{service_of(entry)} | {entry.annotations.get('summary', '')} |")
     lines.append("")
+    latency = _Latency(stack)
     for entry in entries:
-        lines += _alert_section(stack, entry, routes)
+        lines += _alert_section(stack, entry, routes, latency)
     lines += ["## Runbooks", "", "| runbook | alerts |", "|---|---|"]
     by_document: dict[str, list[AlertEntry]] = {}
     for entry in entries:
@@ -263,7 +282,7 @@ def _slo_table(stack: Stack) -> list[str]:
     return lines + [""]
 
 
-def _alert_section(stack: Stack, entry: AlertEntry, routes: Mapping[str, Any]) -> list[str]:
+def _alert_section(stack: Stack, entry: AlertEntry, routes: Mapping[str, Any], latency: _Latency) -> list[str]:
     a = entry.annotations
     lines = [f"### {entry.name}", "", a.get("summary", ""), ""]
     lines += [f"- **severity** {entry.labels.get('severity', '')}, **service** {service_of(entry)}; "
@@ -275,7 +294,7 @@ def _alert_section(stack: Stack, entry: AlertEntry, routes: Mapping[str, Any]) -
     inhibits, inhibited_by = _inhibitions(first, {**stack.environments[0].external_labels, **labels})
     lines.append(f"- **inhibits** {'; '.join(inhibits) or 'nothing'}; **inhibited by** {'; '.join(inhibited_by) or 'nothing'}")
     lines.append(f"- **threshold** {_threshold(entry.expr)}; **for** {entry.for_}")
-    lines.append(f"- **latency** {_latency(stack, entry.name)}")
+    lines.append(f"- **latency** {latency(entry.name)}")
     links = [f"[runbook]({a['runbook_url']})" if a.get("runbook_url") else "no runbook",
              f"[dashboard]({a['dashboard_url']})" if a.get("dashboard_url") else "no dashboard",
              f"[expression in Prometheus]({graph_link(stack, entry.expr)})"]

@@ -115,16 +115,25 @@ def _describe(kind: str, data: dict[str, Any]) -> str:
 
 
 def after_check(method: Callable[[Any], Any]) -> Any:
-    """`model_validator(mode="after")` that leaves placeholders alone.
+    """`model_validator(mode="after")` that leaves placeholders alone and runs once per instance.
 
     Pydantic runs a model's after-validators again whenever an instance is
-    nested in another model; a placeholder (see `collect_errors`) holds
-    unvalidated values and has reported its errors already."""
+    nested in another model. A placeholder (see `collect_errors`) holds
+    unvalidated values and has reported its errors already; an instance that
+    passed the check when it was built holds the same values (definitions are
+    frozen), so it passes again. A copy - `model_copy(update=...)` validates
+    nothing, so its values may be new - starts with no check passed."""
+    name = method.__name__
 
     @functools.wraps(method)
     def check(self: Any) -> Any:
         private = getattr(self, "__pydantic_private__", None) or {}
-        return self if private.get("_invalid") else method(self)
+        passed = getattr(self, "_checks_passed", frozenset())
+        if private.get("_invalid") or name in passed:
+            return self
+        result = method(self)
+        object.__setattr__(self, "_checks_passed", passed | {name})
+        return result
 
     return model_validator(mode="after")(check)
 
@@ -132,6 +141,9 @@ def after_check(method: Callable[[Any], Any]) -> Any:
 class Definition(BaseModel):
     """Base of every declaration: frozen, strict about unknown fields."""
 
+    # after_check's memo: a slot, not a field or a private attribute, so equality, copies and
+    # pickles ignore it (a copy is checked again when nested).
+    __slots__ = ("_checks_passed",)
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     kind_name: ClassVar[str] = ""
     # Fields a definition no longer has -> what to write instead (an error naming the field).
@@ -232,6 +244,19 @@ class Definition(BaseModel):
         made = cls.model_construct(**fields)
         made._origin = origin
         return made
+
+    # A copy may be given other values (model_copy(update=...)): whatever pydantic copies, it
+    # starts with no after-check passed, so they run when it is nested (see after_check).
+    def __copy__(self) -> Any:
+        return _unchecked(super().__copy__())
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
+        return _unchecked(super().__deepcopy__(memo))
+
+
+def _unchecked(copied: Any) -> Any:
+    object.__setattr__(copied, "_checks_passed", frozenset())
+    return copied
 
 
 # --- durations -------------------------------------------------------------
