@@ -174,3 +174,13 @@ def test_an_slo_tiers_latency_is_its_workbook_detection(stack, tree):
         assert abs(duration_seconds(shown) - detection) <= 1, (tier.long, line)
         terms = [duration_seconds(t) for t in re.findall(r"(?:scrape|evaluation|outage|group_wait) (\S+)", line)]
         assert duration_seconds(re.search(r"= \*\*(\S+)\*\*", line).group(1)) == pytest.approx(sum(terms), abs=1)
+
+
+def test_percent_encoding_is_urllib_quote():
+    """The graph links' fast path for ASCII text encodes exactly as urllib.parse.quote(safe='')."""
+    import urllib.parse
+
+    from sergas_observability.compile.catalog import percent_encoded
+
+    for text in ("".join(map(chr, range(128))), 'sum(rate(x{a=~"5.."}[5m])) / 1e-09 > 0.5 % ~', "é{ü=\"ß\"} 漢", ""):
+        assert percent_encoded(text) == urllib.parse.quote(text, safe="")
