@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from sergas_observability import toolchain
-from sergas_observability.compile.catalog import matches, receivers_for
+from sergas_observability.compile.catalog import matches, percent_encoded, receivers_for
 from sergas_observability.lint import lint_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,9 +178,5 @@ def test_an_slo_tiers_latency_is_its_workbook_detection(stack, tree):
 
 def test_percent_encoding_is_urllib_quote():
     """The graph links' fast path for ASCII text encodes exactly as urllib.parse.quote(safe='')."""
-    import urllib.parse
-
-    from sergas_observability.compile.catalog import percent_encoded
-
     for text in ("".join(map(chr, range(128))), 'sum(rate(x{a=~"5.."}[5m])) / 1e-09 > 0.5 % ~', "é{ü=\"ß\"} 漢", ""):
         assert percent_encoded(text) == urllib.parse.quote(text, safe="")
