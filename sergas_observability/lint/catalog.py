@@ -62,6 +62,7 @@ class Catalog:
 
     def __init__(self, stack: Stack):
         self.stack = stack
+        self._scrape: dict[tuple[int, str, str | None], tuple[Series, float]] = {}
         self.external_labels: Labels = frozenset(k for env in stack.environments for k in env.external_labels)
         self.series: dict[str, Series] = {}
         for metric in stack.metrics:
@@ -142,6 +143,14 @@ class Catalog:
 
     def scrape_seconds(self, series: Series, env: Environment, job: str | None = None) -> float:
         """The longest scrape interval, in `env`, of the jobs yielding `series` (only `job` when given)."""
+        # Asked for every range read, of series that many jobs may yield. The entry holds the
+        # series, so its id is not reused while the entry lives.
+        key = (id(series), env.name, job)
+        if key not in self._scrape:
+            self._scrape[key] = (series, self._scrape_seconds(series, env, job))
+        return self._scrape[key][1]
+
+    def _scrape_seconds(self, series: Series, env: Environment, job: str | None) -> float:
         default = seconds(env.scrape_interval)
         intervals = [
             seconds(j.interval) if j.interval else default

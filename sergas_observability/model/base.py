@@ -221,7 +221,8 @@ class Definition(BaseModel):
     @property
     def invalid(self) -> bool:
         """True for a placeholder of a definition whose construction failed (see `collect_errors`)."""
-        return self._invalid
+        private = self.__pydantic_private__  # read directly: every pass asks for every definition
+        return bool(private and private.get("_invalid"))
 
     def describe(self) -> str:
         """'Kind name', as error messages name a definition."""

@@ -70,7 +70,7 @@ def selector_of(text: str) -> Selector:
         tree = parse(text)
     except PromQLError as exc:
         raise ValueError(str(exc)) from None
-    found = selectors(tree)
+    found = selectors(text)
     if not isinstance(tree, promql_parser.VectorSelector) or not found[0].metric:
         raise ValueError(f"'{text}' must be a plain selector such as http_requests_total{{status=~\"5..\"}} (no rate(), no window)")
     return found[0]

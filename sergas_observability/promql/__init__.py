@@ -57,10 +57,18 @@ def parse(expr: str) -> promql_parser.Expr:
 
 def selectors(expr: str | promql_parser.Expr) -> list[Selector]:
     """Every vector selector in the expression, in order of appearance."""
-    tree = parse(expr) if isinstance(expr, str) else expr
+    if isinstance(expr, str):
+        return list(_selectors_of(expr))
     found: list[Selector] = []
-    _collect(tree, found)
+    _collect(expr, found)
     return found
+
+
+@functools.lru_cache(maxsize=65536)  # like parse: the same texts are read by every pass (Selectors are frozen)
+def _selectors_of(expr: str) -> tuple[Selector, ...]:
+    found: list[Selector] = []
+    _collect(parse(expr), found)
+    return tuple(found)
 
 
 def _collect(node: object, found: list[Selector]) -> None:
