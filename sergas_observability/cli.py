@@ -185,12 +185,13 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
 
     With a second core, work runs beside work (background.py). Beside the
     validation pass, every output that does not read the dashboards is
-    compiled: the producers' documents are rendered in another copy, the
-    catalog (with its latency figures) here. The pass compiles the dashboards
-    to check them; that copy is the one written, with the outputs that package
-    it, once the pass is through. A stack the pass refuses is compiled for
-    nothing, and what the compilers raised on it is not reported (they may
-    assume a valid stack), only its findings."""
+    compiled here (the catalog with its latency figures). The pass compiles
+    the dashboards to check them; that copy is the one written, with the
+    outputs that package it, once the pass is through. Then the producers'
+    documents are rendered in another copy while those outputs are compiled
+    and rendered here (both processors are free again by then). A stack the
+    pass refuses is compiled for nothing, and what the compilers raised on it
+    is not reported (they may assume a valid stack), only its findings."""
     from .background import Pending
     from .compile import adopt, compile_outputs, compiled, compilers_of, produce
     from .output import Rendered, command_header, render_all
@@ -206,21 +207,17 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
     validation = Pending(validated)
     chosen = _outputs(settings, stack) if stack is not None else ()
     later = [name for name in chosen if "grafana" in compilers_of([name])[0]]  # they wait for the pass's dashboards
-    header = command_header(settings.definitions)
 
-    def beside() -> tuple[Pending[dict[str, str]], dict[str, Any], dict[str, str]]:
-        """The outputs that do not read the dashboards: their documents, the producers' rendered
-        elsewhere (pending), the packagers' here."""
+    def beside() -> tuple[dict[str, Any], dict[str, Any]]:
+        """The documents of the outputs that do not read the dashboards, and every producer's they hold."""
         produced = produce(stack, [name for name in compilers_of(chosen)[0] if name != "grafana"])
-        rendering = Pending(lambda: render_all(produced, header))
         if "catalog" in chosen:
             from .lint import latency_figures
 
             latency_figures(stack)  # what the catalog prints: the pass's figures, computed here
-        documents = compile_outputs(stack, [name for name in chosen if name not in later])
-        return rendering, documents, render_all({p: d for p, d in documents.items() if p not in produced}, header)
+        return produced, compile_outputs(stack, [name for name in chosen if name not in later])
 
-    first: tuple[Pending[dict[str, str]], dict[str, Any], dict[str, str]] | Exception | None = None
+    first: tuple[dict[str, Any], dict[str, Any]] | Exception | None = None
     if validation.running:  # else after the pass, as it would run alone
         try:
             first = beside()
@@ -228,21 +225,18 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
             first = exc
     with _stage("validation"):
         report, dashboards = validation.result()
-    try:
-        _passed(settings, stack, errors, report)
-    except SystemExit:
-        if isinstance(first, tuple):
-            first[0].cancel()  # the rendering is not wanted
-        raise
+    _passed(settings, stack, errors, report)
     with _stage("compile"):
         if isinstance(first, Exception):
             raise first
-        rendering, documents, files = first or beside()
+        produced, documents = first or beside()
         if dashboards is not None:
             adopt(stack, "grafana", dashboards)
+        header = command_header(settings.definitions)
+        rendering = Pending(lambda: render_all({p: d for p, d in documents.items() if p in produced}, header))
+        files = render_all({p: d for p, d in documents.items() if p not in produced}, header)
         files.update(render_all(compile_outputs(stack, later), header))
-        rendered = rendering.result()
-        files.update((path, rendered[path]) for path in documents if path not in files)
+        files.update(rendering.result())
         return stack, dict(sorted(files.items()))
 
 
