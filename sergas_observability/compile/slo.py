@@ -65,7 +65,7 @@ from typing import Any, NamedTuple
 from prometheus_client.utils import floatToGoString
 
 from ..model import Stack
-from ..model.base import format_duration as _format_duration
+from ..model.base import duration_seconds, format_duration
 from ..model.slo import (
     BASE_WINDOW,
     BUDGET_REMAINING_RECORD,
@@ -80,7 +80,6 @@ from ..model.slo import (
     TO_DATE_CLOCK_RECORD,
     TO_DATE_EVENTS_RECORD,
     BurnRateTier,
-    duration_seconds,
     LatencySLI,
     ProbeSLI,
     RatioSLI,
@@ -95,7 +94,6 @@ PERIOD_INTERVAL = "2m30s"
 RAW_WINDOW_LIMIT = duration_seconds("6h")
 # Divides by the total traffic when it is 0 (one event in 30 years is 1e-9/s).
 TINY_RATE = "1e-09"
-format_duration = functools.lru_cache(maxsize=1024)(_format_duration)
 
 
 def rules_file(slo: SLO) -> str:
@@ -337,7 +335,12 @@ RECENT_WINDOW = format_duration(RAW_WINDOW_LIMIT)
 
 def _long(slo: SLO) -> bool:
     """Whether a tier reads a window longer than the raw ones (then 6h is recorded too)."""
-    return any(duration_seconds(w) > RAW_WINDOW_LIMIT for w in slo.windows)
+    return _reads_long(slo.windows)
+
+
+@functools.lru_cache(maxsize=256)  # asked for every rule of every SLO, of a few sets of windows
+def _reads_long(windows: tuple[str, ...]) -> bool:
+    return any(duration_seconds(w) > RAW_WINDOW_LIMIT for w in windows)
 
 
 def events_rules(slo: SLO, events: SLIEvents) -> list[dict[str, Any]]:

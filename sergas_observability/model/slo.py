@@ -23,11 +23,7 @@ from pydantic import Field, field_validator
 import promql_parser
 
 from ..promql import PromQLError, Selector, parse, selectors
-from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelName, LabelSet, Slug, format_duration, is_camel
-from .base import duration_seconds as _parse_duration
-
-# The same few windows are parsed thousands of times when 1,000 SLOs compile.
-duration_seconds = functools.lru_cache(maxsize=256)(_parse_duration)
+from .base import after_check, Definition, DefinitionError, Duration, HttpUrl, LabelName, LabelSet, Slug, duration_seconds, format_duration, is_camel
 
 
 # The series the SLO compiler records, with their labels: other queries
