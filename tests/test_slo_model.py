@@ -189,3 +189,19 @@ def test_cli_bad_slo_exits_2_with_one_line_and_leaves_generated_untouched(tmp_pa
     )
     assert proc.returncode == 0, proc.stderr
     assert "prometheus/rules/slo-demo-availability.yml" in read_tree(out)
+
+
+def test_a_derived_definition_is_what_model_construct_builds():
+    """Definition.derived builds SLO dashboard panels without model_construct's machinery: the same instance."""
+    from sergas_observability.model.dashboards import Panel, Query
+
+    queries = (Query.derived("a.py:1", expr="up", legend="x"),)
+    for cls, fields in ((Query, {"expr": "up", "legend": "x"}), (Panel, {"title": "t", "queries": queries, "width": 4}), (Panel, {"title": "t"})):
+        made, expected = cls.derived("a.py:1", **fields), cls.model_construct(**fields)
+        expected._origin = "a.py:1"
+        assert list(made.__dict__.items()) == list(expected.__dict__.items())  # values and field order
+        assert made.__pydantic_fields_set__ == expected.__pydantic_fields_set__ and made.__pydantic_extra__ is None
+        assert made.__pydantic_private__ == expected.__pydantic_private__ and made.origin == "a.py:1"
+    assert Panel.derived(None, title="a").value_text is not Panel.derived(None, title="b").value_text  # each its own default
+    with pytest.raises(AssertionError, match="no field"):
+        Panel.derived(None, titel="t")

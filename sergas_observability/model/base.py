@@ -242,8 +242,15 @@ class Definition(BaseModel):
         """A definition the library builds from validated ones (an SLO's dashboard panels),
         fields of their final types, not validated again; its findings name `origin`, where
         the definition it came from was written (its caller is library code, not the user's)."""
-        made = cls.model_construct(**fields)
-        made._origin = origin
+        # What model_construct builds (fields in their order, defaults for the others, the private
+        # defaults), without its per-field machinery: the SLO dashboards derive thousands.
+        defaults, private = _construction(cls)
+        assert fields.keys() <= cls.model_fields.keys(), f"{cls.__name__} has no field {set(fields) - set(cls.model_fields)}"
+        made = cls.__new__(cls)
+        values = {name: fields[name] if name in fields else factory() for name, factory in defaults if factory or name in fields}
+        for attr, value in (("__dict__", values), ("__pydantic_fields_set__", set(fields)), ("__pydantic_extra__", None),
+                            ("__pydantic_private__", {**private, "_origin": origin})):
+            object.__setattr__(made, attr, value)
         return made
 
     # A copy may be given other values (model_copy(update=...)): whatever pydantic copies, it
@@ -253,6 +260,17 @@ class Definition(BaseModel):
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
         return _unchecked(super().__deepcopy__(memo))
+
+
+@functools.cache
+def _construction(cls: type[Definition]) -> tuple[tuple[tuple[str, Callable[[], Any] | None], ...], dict[str, Any]]:
+    """Each field with what makes its default (a factory called for each instance), and the private defaults."""
+    defaults = tuple(  # None: required, no default
+        (name, None if info.is_required() else functools.partial(info.get_default, call_default_factory=True))
+        for name, info in cls.model_fields.items()
+    )
+    private = {name: attr.get_default() for name, attr in cls.__private_attributes__.items()}
+    return defaults, private
 
 
 def _unchecked(copied: Any) -> Any:
