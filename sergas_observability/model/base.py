@@ -235,7 +235,8 @@ class Definition(BaseModel):
     @property
     def origin(self) -> str | None:
         """Where in the user's files this definition was written (file:line)."""
-        return self._origin
+        private = self.__pydantic_private__  # read directly, as `invalid` is
+        return private.get("_origin") if private else None
 
     @classmethod
     def derived(cls, origin: str | None, /, **fields: Any) -> Any:
