@@ -11,14 +11,16 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from .compile import OUTPUTS
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_INVALID, EXIT_DEFINITIONS, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -141,10 +143,13 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
     root or a directory holding the definitions; never deletes a file it did
     not write. Files it wrote earlier for outputs no longer chosen are removed.
     Settings come from the flags, else [tool.sergas-obs] in pyproject.toml."""
-    settings = _settings(definitions, out_dir, outputs)
-    stack, files = _validated_and_compiled(settings)
-    from .changes import summary
     from .output import UnsafeOutput, diff_tree, read_tree, write_tree
+
+    settings = _settings(definitions, out_dir, outputs)
+    # What is on disk now (for the change summary, the drift check and the write) is read
+    # while the last documents are rendered.
+    stack, files, before = _validated_and_compiled(settings, meanwhile=lambda: read_tree(settings.out))
+    from .changes import summary
 
     if "victoriametrics" in settings.outputs and settings.outputs_chosen:
         from .compile.distributed import vmalert_problem
@@ -154,11 +159,10 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
             click.echo(f"note: victoriametrics writes nothing: {problem}", err=True)
     shown = settings.out_shown
     with _stage("change summary"):  # what a reviewer wants to know before the diff
-        before = read_tree(settings.out)
         changes = summary(before, files) if before else []  # a first write has nothing to compare with
     if check:
         with _stage("drift check"):
-            diff = diff_tree(files, settings.out)
+            diff = diff_tree(files, settings.out, before)
         if diff:
             click.echo("".join(f"changes: {line}\n" for line in changes), nl=False)
             click.echo(diff, nl=False)
@@ -179,19 +183,19 @@ def generate(definitions: str | None, out_dir: Path | None, outputs: tuple[str, 
         click.echo(f"  {line}")
 
 
-def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
-    """The Stack and the text of every file of the chosen outputs; exit 2 (nothing compiled
-    kept) when the definitions have mistakes.
+def _validated_and_compiled(settings: Any, meanwhile: Callable[[], T]) -> tuple[Any, dict[str, str], T]:
+    """The Stack, the text of every file of the chosen outputs and what `meanwhile` returned;
+    exit 2 (nothing compiled kept) when the definitions have mistakes.
 
     With a second core, work runs beside work (background.py). Beside the
     validation pass, every output that does not read the dashboards is
     compiled here (the catalog with its latency figures). The pass compiles
     the dashboards to check them; that copy is the one written, with the
-    outputs that package it, once the pass is through. Then the producers'
-    documents are rendered in another copy while those outputs are compiled
-    and rendered here (both processors are free again by then). A stack the
-    pass refuses is compiled for nothing, and what the compilers raised on it
-    is not reported (they may assume a valid stack), only its findings."""
+    outputs that package it, once the pass is through. Then half the
+    documents are rendered in another copy and half here, and `meanwhile`
+    runs here while the copy finishes. A stack the pass refuses is compiled
+    for nothing, and what the compilers raised on it is not reported (they
+    may assume a valid stack), only its findings."""
     from .background import Pending
     from .compile import adopt, compile_outputs, compiled, compilers_of, produce
     from .output import Rendered, command_header, render_all
@@ -208,16 +212,16 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
     chosen = _outputs(settings, stack) if stack is not None else ()
     later = [name for name in chosen if "grafana" in compilers_of([name])[0]]  # they wait for the pass's dashboards
 
-    def beside() -> tuple[dict[str, Any], dict[str, Any]]:
-        """The documents of the outputs that do not read the dashboards, and every producer's they hold."""
-        produced = produce(stack, [name for name in compilers_of(chosen)[0] if name != "grafana"])
+    def beside() -> dict[str, Any]:
+        """The documents of the outputs that do not read the dashboards."""
+        produce(stack, [name for name in compilers_of(chosen)[0] if name != "grafana"])
         if "catalog" in chosen:
             from .lint import latency_figures
 
             latency_figures(stack)  # what the catalog prints: the pass's figures, computed here
-        return produced, compile_outputs(stack, [name for name in chosen if name not in later])
+        return compile_outputs(stack, [name for name in chosen if name not in later])
 
-    first: tuple[dict[str, Any], dict[str, Any]] | Exception | None = None
+    first: dict[str, Any] | Exception | None = None
     if validation.running:  # else after the pass, as it would run alone
         try:
             first = beside()
@@ -229,15 +233,23 @@ def _validated_and_compiled(settings: Any) -> tuple[Any, dict[str, str]]:
     with _stage("compile"):
         if isinstance(first, Exception):
             raise first
-        produced, documents = first or beside()
+        documents = first or beside()
         if dashboards is not None:
             adopt(stack, "grafana", dashboards)
+        documents.update(compile_outputs(stack, later))
         header = command_header(settings.definitions)
-        rendering = Pending(lambda: render_all({p: d for p, d in documents.items() if p in produced}, header))
-        files = render_all({p: d for p, d in documents.items() if p not in produced}, header)
-        files.update(render_all(compile_outputs(stack, later), header))
-        files.update(rendering.result())
-        return stack, dict(sorted(files.items()))
+        paths = sorted(documents)  # neighbours are alike: every other one is about half the work
+        there = Pending(lambda: render_all({path: documents[path] for path in paths[::2]}, header))
+        files = render_all({path: documents[path] for path in paths[1::2]}, header)
+    try:
+        with _stage("change summary"):
+            result = meanwhile()
+    except BaseException:
+        there.cancel()  # its half is not wanted
+        raise
+    with _stage("compile"):
+        files.update(there.result())
+    return stack, dict(sorted(files.items())), result
 
 
 def _outputs(settings: Any, stack: Any) -> tuple[str, ...]:

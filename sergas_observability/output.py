@@ -313,13 +313,14 @@ def read_tree(out_dir: Path) -> dict[str, str]:
     return tree
 
 
-def diff_tree(files: Mapping[str, str], out_dir: Path) -> str:
+def diff_tree(files: Mapping[str, str], out_dir: Path, current: Mapping[str, str] | None = None) -> str:
     """A unified diff from the owned files on disk to what would be written ('' when equal).
 
     Unowned files are not drift, and the manifest is not compared: it follows
-    from `files`, and write_tree rewrites it.
+    from `files`, and write_tree rewrites it. `current` is what
+    `read_tree(out_dir)` just returned, if the caller has it.
     """
-    current = read_tree(out_dir)
+    current = read_tree(out_dir) if current is None else current
     chunks: list[str] = []
     for rel in sorted(set(current) | set(files)):
         old, new = current.get(rel), files.get(rel)
