@@ -4,7 +4,7 @@
 dashboards (which the pass compiles to check them) and the write wait for the
 pass. With a second core the pass runs in a copy of the process made by fork
 (the loaded Stack shared, nothing pickled on the way in) while the first
-compiles; the result comes back pickled through a pipe.
+compiles; the result comes back pickled, through an unnamed temporary file.
 
 Without fork, with one core, or with other threads running (a forked child
 would inherit locks they hold, such as the import lock), the function runs
@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable
@@ -47,15 +48,21 @@ class Pending(Generic[T]):
     def __init__(self, function: Callable[[], T], *, fork: bool | None = None):
         self._function = function
         self._pid = 0
-        self._pipe = -1
-        if can_fork() if fork is None else (fork and hasattr(os, "fork")):
-            read, write = os.pipe()
+        if (can_fork() if fork is None else (fork and hasattr(os, "fork"))) and self._open():
             pid = os.fork()
             if pid == 0:  # the child: never returns
-                os.close(read)
-                _child(function, write)
-            os.close(write)
-            self._pid, self._pipe = pid, read
+                _child(function, self._file.fileno())
+            self._pid = pid
+
+    def _open(self) -> bool:
+        """The file the result comes back through, which no one else can open (not a pipe: a
+        child writing into a pipe waits for the parent to read, a file takes it all at once).
+        Without a temporary directory to hold it, the function runs here."""
+        try:
+            self._file = tempfile.TemporaryFile()
+        except OSError:
+            return False
+        return True
 
     @property
     def running(self) -> bool:
@@ -67,7 +74,7 @@ class Pending(Generic[T]):
         if self._pid:
             os.kill(self._pid, signal.SIGKILL)
             os.waitpid(self._pid, 0)
-            os.close(self._pipe)
+            self._file.close()
             self._pid = 0
         self._function = _done
 
@@ -76,12 +83,13 @@ class Pending(Generic[T]):
         child's traceback as a note (BackgroundError when the exception cannot be pickled)."""
         if not self._pid:
             return self._function()
-        with os.fdopen(self._pipe, "rb") as stream:
-            data = stream.read()
         _, status = os.waitpid(self._pid, 0)
         self._pid = 0
         self._function = _done  # asked again: the result is gone with the child
-        if not data:
+        with self._file as stream:
+            stream.seek(0)
+            data = stream.read() if os.waitstatus_to_exitcode(status) == 0 else b""
+        if not data:  # it died, or could not write all of it
             raise BackgroundError(f"the background process ended without a result (wait status {status})")
         ok, value = pickle.loads(data)
         if not ok:
@@ -93,7 +101,7 @@ def _done() -> T:  # type: ignore[type-var]
     raise BackgroundError("the result was fetched already, or cancelled")
 
 
-def _child(function: Callable[[], object], pipe: int) -> None:
+def _child(function: Callable[[], object], fd: int) -> None:
     code = 0
     try:
         try:
@@ -104,9 +112,9 @@ def _child(function: Callable[[], object], pipe: int) -> None:
                 payload = pickle.dumps((False, exc))
             except Exception:
                 payload = pickle.dumps((False, BackgroundError(f"{type(exc).__name__}: {exc}\n{exc.__notes__[-1]}")))
-        with os.fdopen(pipe, "wb") as stream:
+        with os.fdopen(fd, "wb") as stream:
             stream.write(payload)
-    except BaseException:  # noqa: BLE001 - a parent that went away (or an interrupt): nothing to tell
+    except BaseException:  # noqa: BLE001 - a full disk (or an interrupt): the parent hears of no result
         code = 1
     finally:
         os._exit(code)  # no cleanup of the parent's: its files, temp dirs and atexit handlers are its own

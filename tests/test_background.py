@@ -36,6 +36,33 @@ def test_the_function_runs_in_a_child_beside_the_caller_and_its_result_comes_bac
     assert result.stdout.split() == ["True", "[1,", "{'a':", "'b'}]", "True", "False"]
 
 
+def test_a_large_result_does_not_hold_the_child_until_the_caller_asks():
+    """The result goes into a file, not a pipe: the child writes 32 MB and ends while the caller is busy."""
+    result = _python("""
+        import time
+        from sergas_observability.background import Pending
+        pending = Pending(lambda: "x" * (32 << 20), fork=True)
+        deadline = time.monotonic() + 30
+        def state():
+            with open(f"/proc/{pending._pid}/stat") as stream:
+                return stream.read().rsplit(")", 1)[1].split()[0]
+        while state() != "Z" and time.monotonic() < deadline:  # Z: ended, not yet reaped
+            time.sleep(0.05)
+        ended = state() == "Z"
+        print(ended, len(pending.result()) == 32 << 20)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
+
+
+def test_without_a_temporary_directory_the_function_runs_in_the_caller(monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    pending = Pending(lambda: 42, fork=True)
+    assert not pending.running and pending.result() == 42
+
+
 def test_what_the_child_raised_is_raised_in_the_caller_with_the_childs_traceback():
     result = _python("""
         from sergas_observability.background import Pending
