@@ -306,11 +306,31 @@ def read_tree(out_dir: Path) -> dict[str, str]:
         owned = {rel for rel in _entries(out_dir) if not rel.endswith("/") and rel != MANIFEST}
     tree = {}
     for rel in sorted(owned):
-        path = out_dir / rel
-        if path.is_file():
+        data = _file_bytes(os.path.join(out_dir, rel))
+        if data is not None:
             # As stored: a \r\n a hand edit brought in is a change, and bytes decode faster than text mode reads.
-            tree[rel] = path.read_bytes().decode("utf-8", errors="replace")
+            tree[rel] = data.decode("utf-8", errors="replace")
     return tree
+
+
+def _file_bytes(path: str) -> bytes | None:
+    """The bytes of the regular file at `path` (a symlink followed), None when there is none.
+    With os calls, not pathlib's and io's layers: generate reads every file it owns on every
+    run, and those layers cost more than the reading. O_NONBLOCK: a FIFO is not waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        chunks = []
+        while chunk := os.read(fd, found.st_size + 1):  # all of it at once, then the end
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def diff_tree(files: Mapping[str, str], out_dir: Path, current: Mapping[str, str] | None = None) -> str:

@@ -177,6 +177,27 @@ def test_the_manifest_is_not_a_caller_file_and_not_in_read_tree(tmp_path):
     assert diff_tree({"a.yml": "a\n"}, out) == ""
 
 
+def test_read_tree_reads_the_listed_regular_files_only(tmp_path):
+    """What the manifest lists and is a regular file (a symlink followed) is read, as bytes decoded;
+    a directory, a FIFO (never waited on) or a missing file in its place is absent."""
+    import os
+
+    out = tmp_path / "generated"
+    write_tree({"a.yml": "a\r\n", "empty.yml": "", "big.yml": "x" * 300_000, "dir.yml": "d", "fifo.yml": "f",
+                "gone.yml": "g", "link.yml": "l", "bad.yml": "b"}, out)
+    (out / "dir.yml").unlink()
+    (out / "dir.yml").mkdir()
+    (out / "fifo.yml").unlink()
+    os.mkfifo(out / "fifo.yml")
+    (out / "gone.yml").unlink()
+    (out / "link.yml").unlink()
+    (tmp_path / "elsewhere.yml").write_text("linked\n")
+    (out / "link.yml").symlink_to(tmp_path / "elsewhere.yml")
+    (out / "bad.yml").write_bytes(b"caf\xe9\n")
+    assert read_tree(out) == {"a.yml": "a\r\n", "bad.yml": "caf\ufffd\n", "big.yml": "x" * 300_000, "empty.yml": "",
+                              "link.yml": "linked\n"}
+
+
 def test_a_failed_write_leaves_the_previous_tree_and_manifest(tmp_path):
     out = tmp_path / "generated"
     write_tree({"a.yml": "old\n", "b/c.yml": "old c\n"}, out)
