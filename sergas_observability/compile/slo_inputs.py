@@ -20,6 +20,8 @@ from ..promql import Selector, format_selector, matcher_holds
 from .slo import SLIEvents
 
 GENERIC_VALUES = ("200", "500", "503", "success", "error", "x", "")  # "" leaves the label out
+_REGEX_SYNTAX = re.compile(r"[()^$]").sub
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_./:+ -]*").fullmatch  # a value a series may plainly hold
 
 
 class NoTestInput(ValueError):
@@ -119,12 +121,12 @@ def _label_candidates(label: str, selectors: Sequence[Selector], metric: Any) ->
         for name, op, value in selector.matchers:
             if name == label:
                 if op in ("=~", "!~"):
-                    alternatives = re.sub(r"[()^$]", "", value).split("|")
+                    alternatives = _REGEX_SYNTAX("", value).split("|")
                     values += [a.replace(".", "0") for a in alternatives]
                     literals += alternatives
                 literals.append(value)
     values += literals + list(GENERIC_VALUES)
-    return list(dict.fromkeys(v for v in values if re.fullmatch(r"[A-Za-z0-9_./:+ -]*", v)))
+    return list(dict.fromkeys(v for v in values if _PLAIN_VALUE(v)))
 
 
 def _candidates(fields: dict[str, list[Selector]], metrics: dict[str, Any]) -> Iterator[Series]:

@@ -12,7 +12,7 @@ import functools
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import promql_parser
@@ -120,8 +120,13 @@ def matcher_holds(op: str, expected: str, value: str) -> bool:
     """Whether a label's `value` ("" when absent) satisfies `op` (=, !=, =~, !~) with `expected`,
     as Prometheus and Alertmanager match it (regexes anchored at both ends)."""
     if op in ("=~", "!~"):
-        return (re.fullmatch(expected, value) is not None) == (op == "=~")
+        return (_anchored(expected)(value) is not None) == (op == "=~")
     return (value == expected) == (op == "=")
+
+
+@functools.lru_cache(maxsize=4096)  # the same few matchers are tried against many values
+def _anchored(expected: str) -> Callable[[str], re.Match[str] | None]:
+    return re.compile(expected).fullmatch
 
 
 def format_selector(metric: str, matchers: Sequence[tuple[str, str, str]]) -> str:
