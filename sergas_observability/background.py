@@ -16,13 +16,15 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import tempfile
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+G = TypeVar("G")
 
 
 class BackgroundError(RuntimeError):
@@ -48,11 +50,58 @@ class Pending(Generic[T]):
     def __init__(self, function: Callable[[], T], *, fork: bool | None = None):
         self._function = function
         self._pid = 0
+        self._signal = -1  # a primed child's: the write end it waits on
         if (can_fork() if fork is None else (fork and hasattr(os, "fork"))) and self._open():
             pid = os.fork()
             if pid == 0:  # the child: never returns
                 _child(function, self._file.fileno())
             self._pid = pid
+
+    @classmethod
+    def primed(cls, function: Callable[[G], T], prepare: Callable[[], object], *, fork: bool | None = None) -> "Pending[T]":
+        """`function(value)`, its copy of the process made now, before `value` exists: the copy
+        runs `prepare()` (its imports) at once, beside the caller, then waits for `give(value)`,
+        which sends the value pickled. A value that does not pickle, or whose classes the copy
+        has not imported (it would run their modules again), is used here instead: `result`
+        calls the function in this process."""
+        pending: Pending[T] = cls.__new__(cls)
+        pending._pid, pending._signal = 0, -1
+        pending._function = _done
+        pending._primed = function  # type: ignore[attr-defined]
+        if (can_fork() if fork is None else (fork and hasattr(os, "fork"))) and pending._open():
+            try:
+                pending._given = tempfile.TemporaryFile()  # type: ignore[attr-defined]
+            except OSError:
+                return pending
+            wait, go = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                os.close(go)
+                given = pending._given.fileno()  # type: ignore[attr-defined]
+                _child(lambda: function(_received(prepare, wait, given)), pending._file.fileno())
+            os.close(wait)
+            pending._pid, pending._signal = pid, go
+        return pending
+
+    def give(self, value: G) -> None:
+        """The value a primed function runs on (see `primed`)."""
+        function = self._primed  # type: ignore[attr-defined]
+        self._function = lambda: function(value)
+        if self._signal < 0:
+            return
+        try:
+            self._given.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))  # type: ignore[attr-defined]
+            self._given.flush()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - it runs here instead
+            self.cancel()
+            self._function = lambda: function(value)
+            return
+        try:
+            os.write(self._signal, b"1")
+        except BrokenPipeError:  # it ended before (its prepare raised): `result` says why
+            pass
+        os.close(self._signal)
+        self._signal = -1
 
     def _open(self) -> bool:
         """The file the result comes back through, which no one else can open (not a pipe: a
@@ -76,6 +125,9 @@ class Pending(Generic[T]):
             os.waitpid(self._pid, 0)
             self._file.close()
             self._pid = 0
+        if self._signal >= 0:
+            os.close(self._signal)
+            self._signal = -1
         self._function = _done
 
     def result(self) -> T:
@@ -83,18 +135,46 @@ class Pending(Generic[T]):
         child's traceback as a note (BackgroundError when the exception cannot be pickled)."""
         if not self._pid:
             return self._function()
+        if self._signal >= 0:
+            raise BackgroundError("a primed function's value was never given")
         _, status = os.waitpid(self._pid, 0)
         self._pid = 0
-        self._function = _done  # asked again: the result is gone with the child
+        here, self._function = self._function, _done  # asked again: the result is gone with the child
         with self._file as stream:
             stream.seek(0)
             data = stream.read() if os.waitstatus_to_exitcode(status) == 0 else b""
         if not data:  # it died, or could not write all of it
             raise BackgroundError(f"the background process ended without a result (wait status {status})")
         ok, value = pickle.loads(data)
+        if not ok and isinstance(value, _Refused):  # the child could not take the value: run it here
+            return here()  # type: ignore[no-any-return]
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
+
+
+class _Refused(Exception):
+    """The primed child's answer when the value holds a class whose module it has not imported."""
+
+
+class _Known(pickle.Unpickler):
+    """Unpickles only classes whose modules are imported already: importing one would run a
+    module of the caller's (their definitions) a second time, in the child."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module not in sys.modules:
+            raise _Refused(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+def _received(prepare: Callable[[], object], wait: int, given: int) -> Any:
+    """In a primed child: prepare, then wait for the value and read it (exit when none comes)."""
+    prepare()
+    if not os.read(wait, 1):  # the caller cancelled, or ended
+        os._exit(0)
+    with os.fdopen(given, "rb") as stream:
+        stream.seek(0)
+        return _Known(stream).load()
 
 
 def _done() -> T:  # type: ignore[type-var]

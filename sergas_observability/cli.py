@@ -200,15 +200,22 @@ def _validated_and_compiled(settings: Any, meanwhile: Callable[[], T]) -> tuple[
     from .compile import adopt, compile_outputs, compiled, compilers_of, produce
     from .output import Rendered, command_header, render_all
 
-    def validated() -> tuple[Any, dict[str, Rendered] | None]:
-        from .lint import lint_stack  # imported where the pass runs
+    def prepare() -> None:
+        """What the pass imports, imported while the definitions load (its copy is made first)."""
+        from . import lint  # noqa: F401
+        from .compile import alertmanager, grafana  # noqa: F401
 
+    def validated(loaded: tuple[Any, list[Any]]) -> tuple[Any, dict[str, Rendered] | None]:
+        from .lint import lint_stack
+
+        stack, errors = loaded
         report = lint_stack(stack, promtool=False, load_errors=errors).detached()
         checked = None if report.errors else {path: Rendered(text) for path, text in render_all(compiled(stack, "grafana")).items()}
         return report, checked
 
+    validation = Pending.primed(validated, prepare)
     stack, errors = _loaded(settings)
-    validation = Pending(validated)
+    validation.give((stack, errors))
     chosen = _outputs(settings, stack) if stack is not None else ()
     later = [name for name in chosen if "grafana" in compilers_of([name])[0]]  # they wait for the pass's dashboards
 

@@ -169,3 +169,74 @@ def test_on_one_processor_the_function_runs_in_the_caller():
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_a_primed_copy_prepares_beside_the_caller_then_runs_on_the_value_given():
+    """Pending.primed: the copy is made before the value exists and prepares (imports) meanwhile;
+    the value goes over pickled, the result comes back."""
+    result = _python("""
+        import os, time
+        from sergas_observability.background import Pending
+        parent = os.getpid()
+        start = time.monotonic()
+        pending = Pending.primed(lambda value: (os.getpid(), value * 2), lambda: time.sleep(1.0), fork=True)
+        time.sleep(1.0)  # the caller's own work, while the copy prepares
+        pending.give(21)
+        child, value = pending.result()
+        print(child != parent, value, time.monotonic() - start < 1.8)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "42", "True"]
+
+
+def test_a_primed_value_that_does_not_pickle_or_names_a_module_the_copy_lacks_runs_in_the_caller(tmp_path):
+    """A class the copy has not imported would run its module again there (a user's definitions):
+    the copy refuses it, and the function runs in the caller, as for a value that does not pickle."""
+    (tmp_path / "marked.py").write_text(textwrap.dedent("""
+        import os
+        print("imported in", "child" if os.getpid() != int(os.environ["PARENT"]) else "parent")
+        class Mine:
+            pass
+    """))
+    result = _python(f"""
+        import os, sys
+        os.environ["PARENT"] = str(os.getpid())
+        sys.path.insert(0, {str(tmp_path)!r})
+        from sergas_observability.background import Pending
+        for make in (lambda: __import__("marked").Mine(), lambda: (lambda: 1)):
+            pending = Pending.primed(lambda value: os.getpid(), lambda: None, fork=True)
+            pending.give(make())
+            print("ran in", "caller" if pending.result() == os.getpid() else "copy")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == ["imported in parent", "ran in caller", "ran in caller"]
+
+
+def test_a_primed_copy_whose_preparation_fails_says_so_and_one_cancelled_stops():
+    result = _python("""
+        import os, time
+        from sergas_observability.background import Pending
+        def prepare():
+            raise ImportError("no such module")
+        pending = Pending.primed(lambda value: value, prepare, fork=True)
+        time.sleep(0.5)  # it has failed and ended by now: giving must not break
+        pending.give(1)
+        try:
+            pending.result()
+        except ImportError as exc:
+            print("raised:", exc, "raised in the background process" in exc.__notes__[0])
+        waiting = Pending.primed(lambda value: value, lambda: None, fork=True)
+        child = waiting._pid
+        waiting.cancel()
+        print("stopped:", not os.path.exists(f"/proc/{child}"), waiting.running)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["raised: no such module True", "stopped: True False"]
+
+
+def test_primed_without_a_copy_runs_in_the_caller_when_asked():
+    calls = []
+    pending = Pending.primed(lambda value: calls.append(value) or value + 1, lambda: calls.append("prepared"), fork=False)
+    pending.give(41)
+    assert not pending.running and calls == []
+    assert pending.result() == 42 and calls == [41]

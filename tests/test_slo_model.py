@@ -205,3 +205,13 @@ def test_a_derived_definition_is_what_model_construct_builds():
     assert Panel.derived(None, title="a").value_text is not Panel.derived(None, title="b").value_text  # each its own default
     with pytest.raises(AssertionError, match="no field"):
         Panel.derived(None, titel="t")
+
+
+def test_a_definition_error_crosses_a_process_boundary_whole():
+    """generate's validation pass receives the load errors pickled: every part of the line survives."""
+    import pickle
+
+    error = DefinitionError("SLO 'availability'", "period", "too short", "definitions/slos.py:12")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.where, copy.field, copy.message, copy.origin, copy.one_line()) == (
+        error.where, error.field, error.message, error.origin, error.one_line())

@@ -39,6 +39,9 @@ class DefinitionError(ValueError):
         self.origin = origin
         super().__init__(self.one_line())
 
+    def __reduce__(self) -> tuple[Any, ...]:  # it crosses to generate's validation pass pickled
+        return type(self), (self.where, self.field, self.message, self.origin)
+
     def one_line(self) -> str:
         field = f" field '{self.field}'" if self.field else ""
         prefix = f"{self.origin}: " if self.origin else ""
