@@ -544,6 +544,8 @@ def with_labels(text: str, labels: dict[str, str]) -> str:
 
 
 def _matchers(labels: dict[str, str]) -> str:
+    if not labels:  # an ungrouped SLO's one group: asked for every expected sample
+        return ""
     return "".join(f',{name}="{value}"' for name, value in sorted(labels.items()))
 
 
