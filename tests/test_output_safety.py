@@ -301,3 +301,17 @@ def test_a_failed_edit_leaves_the_previous_tree_whole_even_with_carried_files(tm
         write_tree({"a.yml": "old\n", "b/c.yml": "old c\n", "bad\0name.yml": "x"}, out, current=read_tree(out))
     assert snapshot(tmp_path) == before
     assert {p.name: p.stat().st_nlink for p in out.rglob("*.yml")} == links == {"a.yml": 1, "c.yml": 1}
+
+
+def test_written_files_have_the_mode_open_gives_them(tmp_path):
+    """write_tree writes with os calls: the umask decides the mode, as it does for open()."""
+    import os
+
+    old = os.umask(0o027)
+    try:
+        write_tree({"a.yml": "a\n", "sub/b.yml": "b" * 200_000}, tmp_path / "out")
+    finally:
+        os.umask(old)
+    for rel in ("a.yml", "sub/b.yml"):
+        assert ((tmp_path / "out" / rel).stat().st_mode & 0o777) == 0o640, rel
+    assert (tmp_path / "out" / "sub" / "b.yml").read_text() == "b" * 200_000
