@@ -336,8 +336,11 @@ def _file_bytes(path: str) -> bytes | None:
         found = os.fstat(fd)
         if not stat.S_ISREG(found.st_mode):
             return None
-        chunks = []
-        while chunk := os.read(fd, found.st_size + 1):  # all of it at once, then the end
+        data = os.read(fd, found.st_size + 1)
+        if len(data) <= found.st_size:  # a regular file reads short only at its end: all of it, in one call
+            return data
+        chunks = [data]  # it grew since the fstat: read on to its end
+        while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
         return b"".join(chunks)
     finally:

@@ -315,3 +315,16 @@ def test_written_files_have_the_mode_open_gives_them(tmp_path):
     for rel in ("a.yml", "sub/b.yml"):
         assert ((tmp_path / "out" / rel).stat().st_mode & 0o777) == 0o640, rel
     assert (tmp_path / "out" / "sub" / "b.yml").read_text() == "b" * 200_000
+
+
+def test_read_tree_reads_a_file_that_grew_since_its_size_was_taken(tmp_path, monkeypatch):
+    import os
+    import types
+
+    from sergas_observability import output
+
+    out = tmp_path / "generated"
+    write_tree({"a.yml": "x" * 5000}, out)
+    real = os.fstat
+    monkeypatch.setattr(output.os, "fstat", lambda fd: types.SimpleNamespace(st_mode=real(fd).st_mode, st_size=100))
+    assert read_tree(out) == {"a.yml": "x" * 5000}
