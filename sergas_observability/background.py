@@ -143,11 +143,11 @@ class Pending(Generic[T]):
         self._pid = 0
         here, self._function = self._function, _done  # asked again: the result is gone with the child
         with self._file as stream:
+            written = stream.seek(0, os.SEEK_END) if os.waitstatus_to_exitcode(status) == 0 else 0
+            if not written:  # it died, or could not write all of it
+                raise BackgroundError(f"the background process ended without a result (wait status {status})")
             stream.seek(0)
-            data = stream.read() if os.waitstatus_to_exitcode(status) == 0 else b""
-        if not data:  # it died, or could not write all of it
-            raise BackgroundError(f"the background process ended without a result (wait status {status})")
-        ok, value = pickle.loads(data)
+            ok, value = pickle.load(stream)  # from the file: its bytes are never all in memory beside the result
         if not ok and isinstance(value, _Refused):  # the child could not take the value: run it here
             return here()  # type: ignore[no-any-return]
         if not ok:
