@@ -16,7 +16,7 @@ import yaml
 from sergas_observability import toolchain
 from sergas_observability.compile.slo import Links, compile_slos, rule_shape
 from sergas_observability.compile.slo_tests import SLOTests
-from sergas_observability.model import SLO, BurnRateTier, LatencySLI, Label, Metric, RatioSLI
+from sergas_observability.model import SLO, BurnRateTier, LatencySLI, Label, Metric, ProbeSLI, RatioSLI
 
 METRICS = {
     "http_requests_total": Metric(name="http_requests_total", kind="counter", help="Requests.",
@@ -37,7 +37,7 @@ SAME = slo(service="catalog", name="browse", runbook_url="https://runbooks.examp
            sli=RatioSLI(bad='http_requests_total{handler="/browse",code="500"}', total='http_requests_total{handler="/browse"}'))
 
 
-def shape(s: SLO) -> str:
+def shape(s: SLO) -> tuple:
     return rule_shape(s, METRICS)
 
 
@@ -101,15 +101,32 @@ def test_the_timing_of_another_shape_fails(tmp_path):
                                    slo(sli=LatencySLI(histogram='http_request_duration_seconds{handler="/checkout"}', threshold=0.5))],
                          ids=["ratio", "other-identity", "grouped", "latency"])
 def test_the_shape_is_every_compiled_rule_but_the_alerts_names_labels_and_annotations(other):
-    """rule_shape builds no alert annotations (it runs for every SLO): it must still follow slo_groups rule for rule."""
-    import json
-
+    """The shape is every rule slo_groups compiles, over placeholder selectors, less the alerts' names, labels and annotations."""
     from sergas_observability.compile.slo import SLIEvents, slo_groups, slo_matchers
 
     groups = slo_groups(other, METRICS, Links("", ""), SLIEvents(other.sli, METRICS, other.group_by).anonymous())
     expected = [
-        [group["interval"], rule.get("record", "alert"), rule.get("labels", {}).get("event"), rule.get("labels", {}).get("window"),
-         rule["expr"].replace(slo_matchers(other), "<slo>")]
+        (group["interval"], rule.get("record", "alert"), rule.get("labels", {}).get("event"), rule.get("labels", {}).get("window"),
+         rule["expr"].replace(slo_matchers(other), "<slo>"))
         for group in groups for rule in group["rules"]
     ]
-    assert json.loads(shape(other)) == expected
+    assert list(shape(other)) == expected
+
+
+@pytest.mark.parametrize("other", [slo(), slo(group_by=("handler",), sli=RatioSLI(bad='http_requests_total{code="500"}', total="http_requests_total")),
+                                   slo(sli=RatioSLI(good='http_requests_total{code="200"}', total="http_requests_total")),
+                                   slo(sli=LatencySLI(histogram='http_request_duration_seconds{handler="/checkout"}', threshold=0.5)),
+                                   slo(sli=ProbeSLI(success='probe_success{job="blackbox"}', interval="30s"))],
+                         ids=["ratio", "grouped", "good-total", "latency", "probe"])
+def test_rules_filled_into_their_shape_are_the_rules_built_from_the_selectors(other):
+    """slo_groups builds the rules over placeholders (their shape) and puts the selectors back: exactly
+    the rules built from the selectors directly; the shape it leaves is the one computed afresh."""
+    from sergas_observability.compile import slo as compiler
+
+    links = Links("http://grafana", "demo", "P0", "P1")
+    direct = compiler.slo_groups(other, METRICS, links, compiler.SLIEvents(other.sli, METRICS, other.group_by))
+    compiler._SHAPES.clear()
+    fresh = rule_shape(other, METRICS)
+    compiler._SHAPES.clear()
+    assert compiler.slo_groups(other, METRICS, links) == direct
+    assert "\0" not in str(direct) and rule_shape(other, METRICS) == fresh

@@ -153,7 +153,21 @@ def compile_slos(slos: Sequence[SLO], metrics: dict[str, Any], links: Links) -> 
 
 
 def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links, events: "SLIEvents | None" = None) -> list[dict[str, Any]]:
-    events = events or SLIEvents(slo.sli, metrics, slo.group_by)
+    """The SLO's two rule groups. Built over placeholder selectors, then filled with the SLI's:
+    the placeholder text is the SLO's rule shape too (rule_shape), kept for the tests' compiler."""
+    if events is not None:
+        return _groups(slo, links, events)
+    real = SLIEvents(slo.sli, metrics, slo.group_by)
+    anonymous = real.anonymous()
+    groups = _groups(slo, links, anonymous)
+    _remember_shape(slo, metrics, _shape_of(slo, groups))
+    fills = anonymous.fills(real)
+    for group in groups:
+        group["rules"] = [_filled(rule, fills) for rule in group["rules"]]
+    return groups
+
+
+def _groups(slo: SLO, links: Links, events: "SLIEvents") -> list[dict[str, Any]]:
     fast = [*events_rules(slo, events), *burn_rate_rules(slo, events)]
     fast.extend(alert_rule(slo, tier, links) for tier in slo.tiers)
     name, period = group_names(slo)
@@ -163,25 +177,61 @@ def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links, events: "SLIEven
     ]
 
 
-def rule_shape(slo: SLO, metrics: dict[str, Any]) -> str:
+def _filled(rule: dict[str, Any], fills: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    expr = rule["expr"]
+    if "\0" not in expr:  # reads recorded series only
+        return rule
+    for placeholder, selector in fills:
+        expr = expr.replace(placeholder, selector)
+    return {**rule, "expr": expr}
+
+
+def rule_shape(slo: SLO, metrics: dict[str, Any]) -> "Shape":
     """What an SLO's rules compute, without what they are called or read.
 
     The rule text with placeholder selectors and without the SLO's identity
     (names, labels, annotations). Two SLOs of one shape evaluate the same
     expressions over their own series, so on the same traffic their alerts
     fire and resolve at the same evaluations: their detection times are
-    proven once per shape (compile.slo_tests)."""
+    proven once per shape (compile.slo_tests). slo_groups leaves it behind:
+    computed here only for an SLO whose rules were not compiled in this process."""
+    key = (id(slo), *map(id, _used_metrics(slo, metrics)))
+    entry = _SHAPES.get(key)
+    if entry is None:
+        events = SLIEvents(slo.sli, metrics, slo.group_by).anonymous()
+        _remember_shape(slo, metrics, _shape_of(slo, _groups(slo, NO_LINKS, events)))
+        entry = _SHAPES[key]
+    return entry[2]
+
+
+def _shape_of(slo: SLO, groups: list[dict[str, Any]]) -> Shape:
+    """Each rule's interval, kind, event and window labels and expression, the SLO's own matchers
+    taken out: not the alerts' names, labels or annotations (not what they compute)."""
     matchers = slo_matchers(slo)
-    events = SLIEvents(slo.sli, metrics, slo.group_by).anonymous()
-    # slo_groups' rules without the alerts' names and annotations: not what they compute.
-    fast = [*events_rules(slo, events), *burn_rate_rules(slo, events), *({"expr": alert_expr(slo, tier), "labels": alert_labels(slo, tier, NO_LINKS)} for tier in slo.tiers)]
-    groups = [(FAST_INTERVAL, fast), (PERIOD_INTERVAL, [budget_remaining_rule(slo), objective_rule(slo)])]
-    rules = [
-        (interval, rule.get("record", "alert"), rule.get("labels", {}).get("event"),
+    return tuple(
+        (group["interval"], rule.get("record", "alert"), rule.get("labels", {}).get("event"),
          rule.get("labels", {}).get("window"), rule["expr"].replace(matchers, "<slo>"))
-        for interval, group in groups for rule in group
-    ]
-    return json.dumps(rules)
+        for group in groups for rule in group["rules"]
+    )
+
+
+Shape = tuple[tuple[str, str, "str | None", "str | None", str], ...]
+
+
+def _used_metrics(slo: SLO, metrics: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(metrics.get(name) for name in slo.sli.metric_names())
+
+
+def _remember_shape(slo: SLO, metrics: dict[str, Any], shape: "Shape") -> None:
+    # Definitions are frozen: the same objects give the same shape. The entry holds them,
+    # so their ids are not reused while it lives.
+    used = _used_metrics(slo, metrics)
+    if len(_SHAPES) >= 4096:
+        _SHAPES.clear()
+    _SHAPES[(id(slo), *map(id, used))] = (slo, used, shape)
+
+
+_SHAPES: dict[tuple[int, ...], tuple[SLO, tuple[Any, ...], Shape]] = {}
 
 
 def group_names(slo: SLO) -> tuple[str, str]:
@@ -262,15 +312,21 @@ class SLIEvents:
             self._total = (format_selector(f"{selector.metric}_count", selector.matchers),)
 
     def anonymous(self) -> "SLIEvents":
-        """The same events over placeholder selectors (good0, bad0, total0, ...)."""
+        """The same events over placeholder selectors (good0, bad0, total0, ... between NULs,
+        which no PromQL text holds: `fills` puts the selectors back by plain replacement)."""
         other = object.__new__(SLIEvents)
         other._by = self._by
-        other._probe, other._interval = ("probe0" if self._probe else ""), self._interval
+        other._probe, other._interval = ("\0probe0\0" if self._probe else ""), self._interval
         other._good, other._bad, other._total = (
-            tuple(f"{name}{index}" for index in range(len(selectors)))
+            tuple(f"\0{name}{index}\0" for index in range(len(selectors)))
             for name, selectors in (("good", self._good), ("bad", self._bad), ("total", self._total))
         )
         return other
+
+    def fills(self, real: "SLIEvents") -> list[tuple[str, str]]:
+        """(placeholder, selector) for these anonymous events and the real ones they stand for."""
+        pairs = list(zip(self._good + self._bad + self._total, real._good + real._bad + real._total))
+        return pairs + ([(self._probe, real._probe)] if self._probe else [])
 
     def bad(self, window: str) -> str:
         if self._probe:

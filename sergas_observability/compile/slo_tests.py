@@ -73,7 +73,7 @@ from ..model.base import duration_seconds, format_duration
 from ..model.slo import BUDGET_REMAINING_RECORD, BURN_RATE_RECORD, SLO, TO_DATE_BUDGET_RECORD, BurnRateTier, ProbeSLI, selector_of
 from ..promql import format_selector
 from ..promql.templates import expand
-from .slo import Links, alert_annotations, alert_labels, calendar_group, count_window, group_names, num, rule_files, rule_shape, rules_file
+from .slo import Links, Shape, alert_annotations, alert_labels, calendar_group, count_window, group_names, num, rule_files, rule_shape, rules_file
 from .slo_inputs import input_series
 
 SAMPLE_MINUTES = 1  # input samples, in both files
@@ -102,10 +102,10 @@ def slo_test_file(slo: SLO, kind: str = OWN) -> str:
     return f"prometheus/tests/slo-{slo.service}-{slo.name}{'.' + kind if kind else ''}.test.yml"
 
 
-def shapes(stack: Stack) -> dict[str, list[SLO]]:
+def shapes(stack: Stack) -> dict[Shape, list[SLO]]:
     """The SLOs of each rule shape, in definition order (the first one's files prove the shape's timing)."""
     metrics = {m.name: m for m in stack.metrics}
-    found: dict[str, list[SLO]] = {}
+    found: dict[Shape, list[SLO]] = {}
     for slo in stack.slos:
         found.setdefault(rule_shape(slo, metrics), []).append(slo)
     return found
