@@ -37,6 +37,11 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and _cores() > 1 and threading.active_count() == 1
 
 
+def _forks(fork: bool | None) -> bool:
+    """Whether to make a copy: `can_fork()` by default, else as `fork` says (where os.fork exists)."""
+    return can_fork() if fork is None else bool(fork and hasattr(os, "fork"))
+
+
 def _cores() -> int:
     """The processors this process may run on (its affinity, where the OS says; else all)."""
     try:
@@ -53,7 +58,9 @@ class Pending(Generic[T]):
         self._function = function
         self._pid = 0
         self._signal = -1  # a primed child's: the write end it waits on
-        if (can_fork() if fork is None else (fork and hasattr(os, "fork"))) and self._open():
+        self._primed: Callable[[Any], T] | None = None
+        self._given: Any = None  # ... and the file its value goes through
+        if _forks(fork) and self._open():
             pid = os.fork()
             if pid == 0:  # the child: never returns
                 _child(function, self._file.fileno())
@@ -66,37 +73,38 @@ class Pending(Generic[T]):
         which sends the value pickled. A value that does not pickle, or whose classes the copy
         has not imported (it would run their modules again), is used here instead: `result`
         calls the function in this process."""
-        pending: Pending[T] = cls.__new__(cls)
-        pending._pid, pending._signal = 0, -1
-        pending._function = _done
-        pending._primed = function  # type: ignore[attr-defined]
-        if (can_fork() if fork is None else (fork and hasattr(os, "fork"))) and pending._open():
-            try:
-                pending._given = tempfile.TemporaryFile()  # type: ignore[attr-defined]
-            except OSError:
-                return pending
-            wait, go = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: never returns
-                os.close(go)
-                given = pending._given.fileno()  # type: ignore[attr-defined]
-                _child(lambda: function(_received(prepare, wait, given)), pending._file.fileno())
-            os.close(wait)
-            pending._pid, pending._signal = pid, go
+        pending: Pending[T] = cls(_done, fork=False)
+        pending._primed = function
+        if not (_forks(fork) and pending._open()):
+            return pending
+        try:
+            given = tempfile.TemporaryFile()
+        except OSError:
+            return pending
+        wait, go = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(go)
+            _child(lambda: function(_received(prepare, wait, given.fileno())), pending._file.fileno())
+        os.close(wait)
+        pending._pid, pending._signal, pending._given = pid, go, given
         return pending
 
     def give(self, value: G) -> None:
         """The value a primed function runs on (see `primed`)."""
-        function = self._primed  # type: ignore[attr-defined]
-        self._function = lambda: function(value)
+        function = self._primed
+        assert function is not None, "give() is for a primed function"
+        here: Callable[[], T] = lambda: function(value)  # noqa: E731
+        self._function = here
         if self._signal < 0:
             return
+        given, self._given = self._given, None
         try:
-            self._given.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))  # type: ignore[attr-defined]
-            self._given.flush()  # type: ignore[attr-defined]
+            with given:  # closed here: the copy reads through its own descriptor
+                given.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         except Exception:  # noqa: BLE001 - it runs here instead
             self.cancel()
-            self._function = lambda: function(value)
+            self._function = here
             return
         try:
             os.write(self._signal, b"1")
@@ -130,6 +138,9 @@ class Pending(Generic[T]):
         if self._signal >= 0:
             os.close(self._signal)
             self._signal = -1
+        if self._given is not None:
+            self._given.close()
+            self._given = None
         self._function = _done
 
     def result(self) -> T:

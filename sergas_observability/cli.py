@@ -220,7 +220,8 @@ def _validated_and_compiled(settings: Any, meanwhile: Callable[[], T]) -> tuple[
     later = [name for name in chosen if "grafana" in compilers_of([name])[0]]  # they wait for the pass's dashboards
 
     def beside() -> dict[str, Any]:
-        """The documents of the outputs that do not read the dashboards."""
+        """The documents of the outputs that do not read the dashboards; the producers those that
+        wait for them read (the rule files Kubernetes packages) are compiled now too."""
         produce(stack, [name for name in compilers_of(chosen)[0] if name != "grafana"])
         if "catalog" in chosen:
             from .lint import latency_figures

@@ -15,9 +15,10 @@ the output directory, and never deletes or overwrites anything else:
   no longer generated are simply not carried over, which is how stale outputs
   disappear. An owned file the caller knows to be unchanged (`current`) is
   hard-linked into the staging tree rather than written again. Then two
-  renames swap the staging tree in and the old one is removed. The old tree is only read until the swap, so a failure at any point
-  before it leaves the previous tree (and manifest) exactly as it was; the
-  owned files change all together or not at all. Copying rather than moving
+  renames swap the staging tree in and the old one is removed. The old tree
+  is only read until the swap, so a failure at any point before it leaves
+  the previous tree (and manifest) exactly as it was; the owned files change
+  all together or not at all. Copying rather than moving
   the unowned files costs a copy per run, but keeps the old tree untouched
   without any undo logic. `__pycache__` directories are caches: dropped.
 * Before anything touches the disk, `write_tree` raises UnsafeOutput when the

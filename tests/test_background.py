@@ -181,12 +181,14 @@ def test_a_primed_copy_prepares_beside_the_caller_then_runs_on_the_value_given()
         start = time.monotonic()
         pending = Pending.primed(lambda value: (os.getpid(), value * 2), lambda: time.sleep(1.0), fork=True)
         time.sleep(1.0)  # the caller's own work, while the copy prepares
+        opened = len(os.listdir("/proc/self/fd"))
         pending.give(21)
+        closed = len(os.listdir("/proc/self/fd")) == opened - 2  # the value's file and the signal: the copy has its own
         child, value = pending.result()
-        print(child != parent, value, time.monotonic() - start < 1.8)
+        print(child != parent, value, time.monotonic() - start < 1.8, closed)
     """)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "42", "True"]
+    assert result.stdout.split() == ["True", "42", "True", "True"]
 
 
 def test_a_primed_value_that_does_not_pickle_or_names_a_module_the_copy_lacks_runs_in_the_caller(tmp_path):

@@ -215,3 +215,22 @@ def test_a_definition_error_crosses_a_process_boundary_whole():
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.where, copy.field, copy.message, copy.origin, copy.one_line()) == (
         error.where, error.field, error.message, error.origin, error.one_line())
+
+
+def test_a_value_kept_per_definitions_is_kept_per_the_very_objects():
+    """KeptPer: one computation per set of objects (the SLO tests' inputs and the rule shapes ask
+    several times), an equal but distinct definition its own entry, and the limit empties it."""
+    from sergas_observability.model.base import KeptPer
+
+    kept: KeptPer[str] = KeptPer(limit=2)
+    calls = []
+    first, twin = SLO(**AVAILABILITY), SLO(**AVAILABILITY)
+    assert first == twin and first is not twin
+    compute = lambda name: lambda: calls.append(name) or name  # noqa: E731
+    assert kept.get((first, REQUESTS), compute("a")) == "a"
+    assert kept.get((first, REQUESTS), compute("b")) == "a"  # kept
+    assert kept.get((twin, REQUESTS), compute("c")) == "c"  # another object: another entry
+    assert calls == ["a", "c"]
+    kept.put((first,), "d")  # a third entry: the limit of 2 empties the memo first
+    assert kept.get((first, REQUESTS), compute("e")) == "e"  # computed again
+    assert kept.get((first,), compute("f")) == "d" and calls == ["a", "c", "e"]

@@ -172,8 +172,8 @@ def graph_link(stack: Stack, expr: str) -> str:
     return f"{stack.prometheus_url.rstrip('/')}/graph?g0.expr={percent_encoded(expr)}&g0.tab=0"
 
 
-# Every ASCII character but the unreserved ones (RFC 3986), as its %XX escape.
-_ESCAPED = {chr(code): f"%{code:02X}" for code in range(128) if not (chr(code).isalnum() or chr(code) in "_.-~")}
+# Every ASCII character but the unreserved ones (RFC 3986) and `%`, as its %XX escape.
+_ESCAPED = {chr(code): f"%{code:02X}" for code in range(128) if not (chr(code).isalnum() or chr(code) in "_.-~%")}
 
 
 def percent_encoded(text: str) -> str:
@@ -182,11 +182,9 @@ def percent_encoded(text: str) -> str:
     per-byte Python loop would cost more than the whole page). `%` goes first: it starts the others."""
     if not text.isascii():
         return urllib.parse.quote(text, safe="")
-    if "%" in text:
-        text = text.replace("%", "%25")
+    text = text.replace("%", "%25")
     for char in _ESCAPED.keys() & set(text):
-        if char != "%":
-            text = text.replace(char, _ESCAPED[char])
+        text = text.replace(char, _ESCAPED[char])
     return text
 
 

@@ -65,7 +65,7 @@ from typing import Any, NamedTuple
 from prometheus_client.utils import floatToGoString
 
 from ..model import Stack
-from ..model.base import duration_seconds, format_duration
+from ..model.base import KeptPer, duration_seconds, format_duration
 from ..model.slo import (
     BASE_WINDOW,
     BUDGET_REMAINING_RECORD,
@@ -160,7 +160,7 @@ def slo_groups(slo: SLO, metrics: dict[str, Any], links: Links, events: "SLIEven
     real = SLIEvents(slo.sli, metrics, slo.group_by)
     anonymous = real.anonymous()
     groups = _groups(slo, links, anonymous)
-    _remember_shape(slo, metrics, _shape_of(slo, groups))
+    _SHAPES.put(_shape_key(slo, metrics), _shape_of(slo, groups))
     fills = anonymous.fills(real)
     for group in groups:
         group["rules"] = [_filled(rule, fills) for rule in group["rules"]]
@@ -186,7 +186,10 @@ def _filled(rule: dict[str, Any], fills: Sequence[tuple[str, str]]) -> dict[str,
     return {**rule, "expr": expr}
 
 
-def rule_shape(slo: SLO, metrics: dict[str, Any]) -> "Shape":
+Shape = tuple[tuple[str, str, "str | None", "str | None", str], ...]
+
+
+def rule_shape(slo: SLO, metrics: dict[str, Any]) -> Shape:
     """What an SLO's rules compute, without what they are called or read.
 
     The rule text with placeholder selectors and without the SLO's identity
@@ -195,13 +198,11 @@ def rule_shape(slo: SLO, metrics: dict[str, Any]) -> "Shape":
     fire and resolve at the same evaluations: their detection times are
     proven once per shape (compile.slo_tests). slo_groups leaves it behind:
     computed here only for an SLO whose rules were not compiled in this process."""
-    key = (id(slo), *map(id, _used_metrics(slo, metrics)))
-    entry = _SHAPES.get(key)
-    if entry is None:
-        events = SLIEvents(slo.sli, metrics, slo.group_by).anonymous()
-        _remember_shape(slo, metrics, _shape_of(slo, _groups(slo, NO_LINKS, events)))
-        entry = _SHAPES[key]
-    return entry[2]
+
+    def shape() -> Shape:
+        return _shape_of(slo, _groups(slo, NO_LINKS, SLIEvents(slo.sli, metrics, slo.group_by).anonymous()))
+
+    return _SHAPES.get(_shape_key(slo, metrics), shape)
 
 
 def _shape_of(slo: SLO, groups: list[dict[str, Any]]) -> Shape:
@@ -215,23 +216,12 @@ def _shape_of(slo: SLO, groups: list[dict[str, Any]]) -> Shape:
     )
 
 
-Shape = tuple[tuple[str, str, "str | None", "str | None", str], ...]
+def _shape_key(slo: SLO, metrics: dict[str, Any]) -> tuple[Any, ...]:
+    """What a shape is a function of: the SLO and the metrics its SLI reads."""
+    return (slo, *(metrics.get(name) for name in slo.sli.metric_names()))
 
 
-def _used_metrics(slo: SLO, metrics: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(metrics.get(name) for name in slo.sli.metric_names())
-
-
-def _remember_shape(slo: SLO, metrics: dict[str, Any], shape: "Shape") -> None:
-    # Definitions are frozen: the same objects give the same shape. The entry holds them,
-    # so their ids are not reused while it lives.
-    used = _used_metrics(slo, metrics)
-    if len(_SHAPES) >= 4096:
-        _SHAPES.clear()
-    _SHAPES[(id(slo), *map(id, used))] = (slo, used, shape)
-
-
-_SHAPES: dict[tuple[int, ...], tuple[SLO, tuple[Any, ...], Shape]] = {}
+_SHAPES: KeptPer[Shape] = KeptPer()
 
 
 def group_names(slo: SLO) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ..model.base import KeptPer
 from ..model.slo import SLI, SLO, LatencySLI, ProbeSLI, selector_of
 from ..promql import Selector, format_selector, matcher_holds
 from .slo import SLIEvents
@@ -42,22 +43,14 @@ def input_series(sli: SLI, metrics: dict[str, Any]) -> list[tuple[str, int, int]
 
     A function of the SLI and the label values declared for its metrics, found
     once per process (the validation pass and the compiler both ask)."""
-    # Definitions are frozen: the same objects give the same answer. The entry
-    # holds them, so their ids are not reused while it lives.
     used = tuple(metrics.get(name) for name in sli.metric_names())
-    key = (id(sli), *map(id, used))
-    entry = _INPUT_SERIES.get(key)
-    if entry is None:
-        if len(_INPUT_SERIES) >= 4096:
-            _INPUT_SERIES.clear()
-        entry = _INPUT_SERIES[key] = (sli, used, _input_series(sli, metrics))
-    found = entry[2]
+    found = _INPUT_SERIES.get((sli, *used), lambda: _input_series(sli, metrics))
     if isinstance(found, NoTestInput):
         raise found
     return found
 
 
-_INPUT_SERIES: dict[tuple[int, ...], tuple[SLI, tuple[Any, ...], Any]] = {}
+_INPUT_SERIES: KeptPer[list[tuple[str, int, int]] | NoTestInput] = KeptPer()
 
 
 def _input_series(sli: SLI, metrics: dict[str, Any]) -> list[tuple[str, int, int]] | NoTestInput:

@@ -18,11 +18,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import FrameType
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError, model_validator
 
 _PACKAGE_DIR = __file__.rsplit("/model/", 1)[0]
+
+
+V = TypeVar("V")
 
 
 class DefinitionError(ValueError):
@@ -275,6 +278,33 @@ def _construction(cls: type[Definition]) -> tuple[tuple[tuple[str, Callable[[], 
     )
     private = {name: attr.get_default() for name, attr in cls.__private_attributes__.items()}
     return defaults, private
+
+
+class KeptPer(Generic[V]):
+    """Values computed from definitions, kept per the very objects they came from (definitions
+    are frozen: the same objects give the same value), for work that several passes ask for.
+    An entry holds its objects, so their ids are not reused while it lives."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._entries: dict[tuple[int, ...], tuple[tuple[Any, ...], V]] = {}
+        self._limit = limit
+
+    def get(self, objects: tuple[Any, ...], compute: Callable[[], V]) -> V:
+        """The value kept for `objects`, else `compute()`, kept."""
+        entry = self._entries.get(tuple(map(id, objects)))
+        if entry is None:
+            value = compute()
+            self.put(objects, value)
+            return value
+        return entry[1]
+
+    def put(self, objects: tuple[Any, ...], value: V) -> None:
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[tuple(map(id, objects))] = (objects, value)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 def _unchecked(copied: Any) -> Any:
