@@ -177,6 +177,9 @@ def test_the_gate_judges_green_against_blue_and_the_regression_alert_pages(stack
             share.write_text("50")
             _control(ports["green"], "errors", every=20)
             since = time.monotonic()
+            # The step's window holds only the failing traffic before the gate reads it: --wait decides at
+            # the first poll past the threshold, and a window still half clean reads half the error ratio.
+            time.sleep(STEP_SECONDS + 2)
             code, result, err = _gate(spec, prom.url, "--step", "2", "--wait", "--poll", "4")
             assert code == 1, (result, err)
             failed = _check(result, "availability")
