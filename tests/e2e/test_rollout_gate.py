@@ -200,6 +200,7 @@ def test_the_gate_judges_green_against_blue_and_the_regression_alert_pages(stack
             # 4. A slow green (3 s a request, over the latency SLO's 2.5 s): the latency check fails.
             _control(ports["green"], "errors", every=0)
             _control(ports["green"], "slow", seconds=3)
+            time.sleep(STEP_SECONDS + 2)  # the window clear of step 3's errors: else availability fails first
             code, result, err = _gate(spec, prom.url, "--step", "2", "--wait", "--poll", "4")
             assert code == 1, (result, err)
             slow = _check(result, "latency")
